@@ -1,0 +1,357 @@
+//! `ctl load`: flags (Locust-compatible where they mean the same), the plan they build, and
+//! the wiring of the run to its sinks and output files.
+
+use super::shape::TraceArgs;
+use super::{EXIT_OK, EXIT_THRESHOLD, UsageError, parse_duration};
+use crate::load::output::{
+    self, LocustCsvWriter, RunMeta, RunStatus, RunSummary, SecondRow, Threshold,
+};
+use crate::load::progress::Progress;
+use crate::load::stats::{RunTotals, SecondStats};
+use crate::load::target::EmbeddedTarget;
+use crate::load::{self, LoadPlan, Model, SecondSink, ThinkTime};
+use crate::shape::{ArrivalProcess, ShapeSpec};
+use crate::workload::Workload;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// Closed model: the shape is the number of users (Locust-like).
+    Users,
+    /// Open model: the shape is the arrival rate in requests per second.
+    Rate,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  ctl load --shape sin400.csv --amplitude 19 --shift 1 --think-time 0.1 -t 800s --csv out/run\n  ctl load --shape 'sin:min=100,max=2000,period=400s' --model rate -t 10m\n  ctl load -u 50 -r 10 -t 5m --workload workloads/hotel-reservation.yaml --csv out/hotel"
+)]
+pub struct LoadArgs {
+    /// Load shape: a trace CSV (`sin400.csv`, a path) or inline: `const:50`,
+    /// `ramp:from=0,to=100,duration=60s`, `steps:10@30s,100@2m,0@30s`,
+    /// `sin:min=10,max=80,period=400s`, `weibull:k=1,mean=150,min=100,max=1000,dt=20s,ls_y=500,seed=42`.
+    #[arg(long, value_name = "SHAPE")]
+    pub shape: Option<String>,
+    #[command(flatten)]
+    pub trace: TraceArgs,
+    /// Load model; default: users for trace files and -u, rate for inline shapes.
+    #[arg(long, value_enum)]
+    pub model: Option<ModelArg>,
+    /// Users model: pause after each request: SECONDS, exp:MEAN or between:MIN,MAX.
+    #[arg(long, value_name = "THINK")]
+    pub think_time: Option<String>,
+    /// Rate model: inter-arrival process: uniform, poisson or weibull:K.
+    #[arg(long, default_value = "uniform")]
+    pub arrivals: String,
+    /// Rate model: size of the worker pool (requests in flight at most).
+    #[arg(long)]
+    pub max_in_flight: Option<usize>,
+    /// Task mix (YAML); default: GET / (the Locust trace script's user).
+    #[arg(long, value_name = "FILE")]
+    pub workload: Option<String>,
+    /// Only requests with one of these tags (comma-separated, repeatable).
+    #[arg(short = 'T', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Leave out requests with any of these tags (comma-separated, repeatable).
+    #[arg(short = 'E', long, value_delimiter = ',')]
+    pub exclude_tags: Vec<String>,
+    /// Users (Locust's -u): without --shape, ramp to this many users at --spawn-rate, then hold.
+    #[arg(short = 'u', long)]
+    pub users: Option<u32>,
+    /// Users started per second with -u (Locust's -r).
+    #[arg(short = 'r', long, default_value_t = 1.0)]
+    pub spawn_rate: f64,
+    /// Run time (Locust's -t): 90s, 5m, 1h30m; default: the shape's own length, else until Ctrl-C.
+    #[arg(short = 't', long, value_parser = parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Target base URL; default: an embedded HTTP target on 127.0.0.1.
+    #[arg(short = 'H', long)]
+    pub host: Option<String>,
+    /// Accepted for Locust compatibility (ctl is always headless).
+    #[arg(long)]
+    pub headless: bool,
+    /// Request timeout; default: the workload's, else 60s.
+    #[arg(long, value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Write Locust-compatible PREFIX_stats.csv, _stats_history.csv, _failures.csv, _exceptions.csv.
+    #[arg(long, value_name = "PREFIX")]
+    pub csv: Option<String>,
+    /// Per-request rows in _stats_history.csv, as Locust's --csv-full-history.
+    #[arg(long)]
+    pub csv_full_history: bool,
+    /// Write a JSON summary.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<String>,
+    /// Write the latency percentile spectrum (wrk2/HdrHistogram format).
+    #[arg(long, value_name = "FILE")]
+    pub hdr: Option<String>,
+    /// Write an HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<String>,
+    /// Pass/fail rule, e.g. 'p95<500ms' or 'error_rate<1%' (repeatable); exit 1 if violated.
+    #[arg(long = "threshold", value_name = "RULE")]
+    pub thresholds: Vec<String>,
+    /// Seed of the arrival process (rate model).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// No progress display and no end summary on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Collects per-second rows for the HTML report.
+#[derive(Default)]
+struct History {
+    rows: Vec<SecondRow>,
+}
+
+impl SecondSink for History {
+    fn on_second(&mut self, s: &SecondStats, _: &RunTotals) {
+        self.rows.push(SecondRow::from_second(s));
+    }
+}
+
+/// Feeds the Locust CSV writer; remembers the first error instead of failing mid-run.
+struct CsvSink {
+    writer: LocustCsvWriter,
+    error: Option<output::OutputError>,
+}
+
+impl SecondSink for CsvSink {
+    fn on_second(&mut self, s: &SecondStats, totals: &RunTotals) {
+        if self.error.is_none() {
+            self.error = self.writer.on_second(s, totals).err();
+        }
+    }
+}
+
+/// The plan's parts that come from flags alone (no IO beyond reading input files).
+struct Resolved {
+    plan: LoadPlan,
+    thresholds: Vec<Threshold>,
+    shape_text: String,
+}
+
+fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
+    let duration = args.run_time.map(|d| d.as_secs_f64());
+    let (spec, default_model) = match (&args.shape, args.users) {
+        (Some(text), _) => {
+            let spec = ShapeSpec::parse(text, &args.trace.options()).map_err(UsageError::new)?;
+            let model = if spec.is_trace() || args.users.is_some() {
+                ModelArg::Users
+            } else {
+                ModelArg::Rate
+            };
+            (spec, model)
+        }
+        (None, Some(users)) => {
+            if !(args.spawn_rate.is_finite() && args.spawn_rate > 0.0) {
+                return Err(UsageError::new(
+                    "--spawn-rate: expected a positive number of users per second",
+                ));
+            }
+            let ramp =
+                format!("ramp:from=0,to={users},duration={}s", f64::from(users) / args.spawn_rate);
+            (
+                ShapeSpec::parse(&ramp, &args.trace.options()).map_err(UsageError::new)?,
+                ModelArg::Users,
+            )
+        }
+        (None, None) => {
+            return Err(UsageError::new(
+                "give a load shape with --shape (e.g. --shape sin400.csv) or a user count with -u",
+            ));
+        }
+    };
+    let shape = spec.build(duration).map_err(UsageError::new)?;
+    // A ramp from -u holds its users until -t or Ctrl-C, as in Locust.
+    let duration = match (duration, args.shape.is_none()) {
+        (Some(d), _) => Some(d),
+        (None, true) => None,
+        (None, false) => shape.natural_duration(),
+    };
+    if duration.is_some_and(|d| d <= 0.0) {
+        return Err(UsageError::new("--run-time: expected a positive duration"));
+    }
+
+    let mut workload = match &args.workload {
+        Some(path) => Workload::load(path).map_err(UsageError::new)?,
+        None => Workload::get_root(),
+    };
+    if !args.tags.is_empty() || !args.exclude_tags.is_empty() {
+        workload = workload.select_tags(&args.tags, &args.exclude_tags).map_err(UsageError::new)?;
+    }
+    let timeout = match (args.timeout, &workload.timeout) {
+        (Some(t), _) => t,
+        (None, Some(text)) => {
+            parse_duration(text).map_err(|e| UsageError::new(format!("workload timeout: {e}")))?
+        }
+        (None, None) => Duration::from_secs(60),
+    };
+
+    let model = match args.model.unwrap_or(default_model) {
+        ModelArg::Users => {
+            let text = args.think_time.as_deref().or(workload.think_time.as_deref()).unwrap_or("0");
+            let think: ThinkTime =
+                text.parse().map_err(|e| UsageError::new(format!("--think-time {e}")))?;
+            Model::Users { think }
+        }
+        ModelArg::Rate => {
+            let arrivals: ArrivalProcess =
+                args.arrivals.parse().map_err(|e| UsageError::new(format!("--arrivals: {e}")))?;
+            let horizon = duration.or(shape.natural_duration()).unwrap_or(86_400.0);
+            // Little's law with a generous 0.5 s per request: idle workers are cheap.
+            let default_pool = ((shape.max_value(horizon) * 0.5).ceil() as usize).clamp(64, 10_000);
+            let max_in_flight = args.max_in_flight.unwrap_or(default_pool);
+            if max_in_flight == 0 {
+                return Err(UsageError::new("--max-in-flight: expected at least 1"));
+            }
+            Model::Rate { arrivals, max_in_flight }
+        }
+    };
+    let thresholds = args
+        .thresholds
+        .iter()
+        .map(|t| t.parse::<Threshold>().map_err(UsageError::new))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let shape_text = shape.describe();
+    Ok(Resolved {
+        plan: LoadPlan { shape, model, workload, host, duration, timeout, seed: args.seed },
+        thresholds,
+        shape_text,
+    })
+}
+
+pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
+    // Validate every input before starting anything.
+    let probe = resolve(&args, String::new())?;
+    drop(probe);
+    let stop = Arc::new(AtomicBool::new(false));
+    install_stop_handler(stop.clone())?;
+
+    let embedded = match &args.host {
+        Some(_) => None,
+        None => Some(EmbeddedTarget::start().context("starting the embedded target")?),
+    };
+    let host = match (&args.host, &embedded) {
+        (Some(h), _) => h.trim_end_matches('/').to_string(),
+        (None, Some(t)) => t.url(),
+        (None, None) => unreachable!("an embedded target exists when no host is given"),
+    };
+    if !(host.starts_with("http://") || host.starts_with("https://")) {
+        return Err(UsageError::new(format!(
+            "--host: expected a URL starting with http:// or https://, found '{host}'"
+        )));
+    }
+    let Resolved { plan, thresholds, shape_text } = resolve(&args, host.clone())?;
+    let model = plan.model.clone();
+    let duration = plan.duration;
+
+    for path in [&args.csv, &args.json, &args.hdr, &args.html].into_iter().flatten() {
+        create_parent(path)?;
+    }
+    let mut csv = match &args.csv {
+        Some(prefix) => Some(CsvSink {
+            writer: LocustCsvWriter::create(prefix, args.csv_full_history)?,
+            error: None,
+        }),
+        None => None,
+    };
+    if !args.quiet {
+        let length = duration.map_or("until Ctrl-C".to_string(), |d| format!("{d}s"));
+        let model_text = match &model {
+            Model::Users { think } => format!("users (think time {think})"),
+            Model::Rate { arrivals, max_in_flight } => {
+                format!("rate ({arrivals:?} arrivals, up to {max_in_flight} in flight)")
+            }
+        };
+        eprintln!("ctl load: {shape_text}; model {model_text}; target {host}; {length}");
+    }
+    let mut progress = Progress::new(duration, args.quiet);
+    let mut history = History::default();
+    let outcome = {
+        let mut sinks: Vec<&mut dyn SecondSink> = vec![&mut progress, &mut history];
+        if let Some(c) = csv.as_mut() {
+            sinks.push(c);
+        }
+        load::run(plan, stop.clone(), &mut sinks)
+    };
+    progress.finish();
+    let outcome = outcome?;
+    drop(embedded);
+
+    let results: Vec<_> = thresholds.iter().map(|t| t.evaluate(&outcome.totals)).collect();
+    let failed = results.iter().any(|r| !r.passed);
+    let status = if outcome.interrupted { RunStatus::Interrupted } else { RunStatus::Completed };
+    let meta = RunMeta { status, model: model.name().to_string(), shape: shape_text, host };
+    let summary = RunSummary::from_totals(&outcome.totals, &meta, &results);
+
+    // Every file is written even if an earlier one failed; the first error is reported.
+    let mut first_error: Option<anyhow::Error> = None;
+    let mut keep = |r: Result<(), output::OutputError>| {
+        if let Err(e) = r {
+            first_error.get_or_insert(e.into());
+        }
+    };
+    if let Some(c) = csv.as_mut() {
+        if let Some(e) = c.error.take() {
+            keep(Err(e));
+        }
+        keep(c.writer.finish(&outcome.totals));
+    }
+    if let Some(path) = &args.json {
+        keep(summary.write_json(path.as_ref()));
+    }
+    if let Some(path) = &args.hdr {
+        keep(output::write_percentile_spectrum(path.as_ref(), &outcome.totals.total.latency));
+    }
+    if let Some(path) = &args.html {
+        keep(output::write_html_report(path.as_ref(), &summary, &history.rows));
+    }
+    if !args.quiet {
+        eprintln!("{}", summary.render_text());
+        if let Model::Rate { .. } = model {
+            let lag = &outcome.send_lag;
+            eprintln!(
+                "send lag (actual send - intended): p50={}µs p99={}µs max={}µs; late (>10ms): {}",
+                lag.value_at_quantile(0.5),
+                lag.value_at_quantile(0.99),
+                lag.max(),
+                outcome.totals.late
+            );
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    Ok(if failed { EXIT_THRESHOLD } else { EXIT_OK })
+}
+
+/// Output paths may name directories that do not exist yet (`--csv out/run`).
+fn create_parent(path: &str) -> anyhow::Result<()> {
+    match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display())),
+        _ => Ok(()),
+    }
+}
+
+/// Ctrl-C / SIGTERM: the first stops the run (files are still written, the summary says
+/// interrupted); a second one exits at once. Installed before goose runs, so goose's own
+/// handler yields to it.
+fn install_stop_handler(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let result = ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        goose::trigger_killswitch("ctl: interrupted");
+    });
+    match result {
+        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+    }
+}

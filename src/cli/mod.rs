@@ -1,0 +1,86 @@
+//! Command-line definitions (clap derive), one file per subcommand, and the one exit-code
+//! policy: 0 ok, 1 a threshold failed, 2 usage or input error, 3 runtime failure.
+//! Holds no load, shape or output logic: it builds the same plan a scenario file would.
+
+mod load;
+mod logger;
+mod shape;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes, as documented in the README.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_THRESHOLD: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_RUNTIME: i32 = 3;
+
+/// A usage or input error (exit code 2); everything else that fails is a runtime error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+impl UsageError {
+    pub fn new(message: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::Error::new(UsageError(message.to_string()))
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ctl",
+    version,
+    about = "Closing the loop: load, chaos and autoscaling experiments for microservices"
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate load against a target (the embedded one when no --host is given).
+    Load(Box<load::LoadArgs>),
+    /// Work with load shapes without sending load.
+    #[command(subcommand)]
+    Shape(shape::ShapeCommand),
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+        }
+    };
+    logger::install(cli.verbose);
+    let result = match cli.command {
+        Command::Load(args) => load::run(*args),
+        Command::Shape(cmd) => shape::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some() { EXIT_USAGE } else { EXIT_RUNTIME }
+        }
+    }
+}
+
+/// Parses a duration: humantime (`90s`, `2m`, `1h30m`, `500ms`) or bare seconds (`30`, `0.5`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return if secs.is_finite() && secs >= 0.0 {
+            Ok(std::time::Duration::from_secs_f64(secs))
+        } else {
+            Err(format!("expected a duration like 30s, 2m or 1h30m, found '{text}'"))
+        };
+    }
+    humantime::parse_duration(t)
+        .map_err(|_| format!("expected a duration like 30s, 2m or 1h30m, found '{text}'"))
+}

@@ -1,0 +1,8 @@
+//! ctl ("closing the loop"): load generation, chaos and closed-loop autoscaling experiments
+//! for microservices, in one binary. This crate root only declares the modules; see
+//! DESIGN.md for the module map and the seams between them.
+
+pub mod cli;
+pub mod load;
+pub mod shape;
+pub mod workload;

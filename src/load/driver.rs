@@ -1,0 +1,212 @@
+//! The goose side of a run: one scenario whose transaction sends one request of the
+//! workload per call and reports it to ctl's recorder. goose's own metrics pipeline is off
+//! (`no_metrics`): ctl's recorder measures every request, and one shared HTTP client serves
+//! all users. In the users model a user runs only while its index is below the shape's
+//! current user count; in the rate model a user waits for the pacer's next ticket.
+
+use super::pacer::Ticket;
+use super::recorder::{Recorder, Sample};
+use super::think::ThinkTime;
+use crate::workload::Workload;
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How a user gets its next request.
+pub enum Mode {
+    /// Closed model: users below `active` loop request + think time.
+    Users { active: tokio::sync::watch::Sender<usize>, think: ThinkTime },
+    /// Open model: users take arrivals from the pacer.
+    Rate { tickets: flume::Receiver<Ticket> },
+}
+
+/// State shared by every user's transaction.
+pub struct Shared {
+    pub workload: Workload,
+    pub recorder: Arc<Recorder>,
+    pub mode: Mode,
+    /// Users that have run their on-start transaction (the pool is ready when all have).
+    pub started_users: AtomicUsize,
+    /// True once the run's clock has started; before that users idle.
+    pub running: std::sync::atomic::AtomicBool,
+}
+
+/// A user's stable index in the pool.
+#[derive(Clone, Copy)]
+struct UserIndex(usize);
+
+/// How long an idle user waits before returning to goose (which checks for exit between
+/// transactions), and so how quickly a stop reaches idle users.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// Builds the goose attack for `pool` users against `host`.
+pub fn build_attack(
+    shared: Arc<Shared>,
+    host: &str,
+    pool: usize,
+    timeout: Duration,
+) -> Result<GooseAttack, GooseError> {
+    let mut config = GooseConfiguration::default();
+    config.host = Some(host.to_string());
+    config.users = Some(pool.max(1));
+    // Start the whole pool at once: the shape, not goose, decides who sends.
+    config.increase_rate = Some("100000".to_string());
+    config.no_telnet = true;
+    config.no_websocket = true;
+    config.no_metrics = true;
+    config.no_print_metrics = true;
+    config.no_error_summary = true;
+    config.quiet = 1;
+    config.timeout = Some(format!("{}", timeout.as_secs().max(1)));
+
+    let on_start = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move {
+                let index = shared.started_users.fetch_add(1, Ordering::SeqCst);
+                user.set_session_data(UserIndex(index));
+                Ok(())
+            })
+        }))
+        .set_name("ctl-start")
+        .set_on_start()
+    };
+    let work = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move { step(user, &shared).await })
+        }))
+        .set_name("ctl-request")
+    };
+    let scenario = scenario!("ctl").register_transaction(on_start).register_transaction(work);
+    let client = goose::client::GooseClientBuilder::new().without_cookies().timeout(timeout);
+    GooseAttack::initialize_with_config(config)?
+        .register_scenario(scenario)
+        .set_client_builder_without_cookies(client)
+}
+
+/// One transaction call: at most one request.
+async fn step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
+    if !shared.running.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        return Ok(());
+    }
+    match &shared.mode {
+        Mode::Users { active, think } => {
+            let index = user.get_session_data::<UserIndex>().map_or(usize::MAX, |u| u.0);
+            if index >= *active.borrow() {
+                let mut rx = active.subscribe();
+                let _ = tokio::time::timeout(IDLE_WAIT, rx.wait_for(|&n| index < n)).await;
+                return Ok(());
+            }
+            let now = Instant::now();
+            send(user, shared, now).await;
+            let pause = think.sample(&mut rand::rng());
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        Mode::Rate { tickets } => {
+            if let Ok(Ok(ticket)) = tokio::time::timeout(IDLE_WAIT, tickets.recv_async()).await {
+                send(user, shared, ticket.intended).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sends one request of the mix and records it against `intended`.
+async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
+    let (key, rendered) = {
+        let mut rng = rand::rng();
+        let key = shared.workload.pick(&mut rng);
+        (key, shared.workload.requests[key].render(&mut rng))
+    };
+    let template = &shared.workload.requests[key];
+    let method = match template.method.as_str() {
+        "POST" => GooseMethod::Post,
+        "PUT" => GooseMethod::Put,
+        "PATCH" => GooseMethod::Patch,
+        "DELETE" => GooseMethod::Delete,
+        "HEAD" => GooseMethod::Head,
+        _ => GooseMethod::Get,
+    };
+    shared.recorder.start_request();
+    let sent = Instant::now();
+    let outcome = match user.get_request_builder(&method, &rendered.path) {
+        Ok(mut builder) => {
+            for (k, v) in &template.headers {
+                builder = builder.header(k, v);
+            }
+            if let Some(body) = rendered.body {
+                builder = builder.body(body);
+            }
+            let request = GooseRequest::builder()
+                .method(method)
+                .name(template.name.as_str())
+                .set_request_builder(builder)
+                .build();
+            match user.request(request).await {
+                Ok(goose) => match goose.response {
+                    Ok(response) => {
+                        let status = response.status();
+                        match response.bytes().await {
+                            Ok(body) if status.is_success() || status.is_redirection() => {
+                                (status.as_u16(), true, body.len() as u64, None)
+                            }
+                            Ok(body) => (
+                                status.as_u16(),
+                                false,
+                                body.len() as u64,
+                                Some(format!("HTTP {status}")),
+                            ),
+                            Err(e) => (status.as_u16(), false, 0, Some(describe(&e))),
+                        }
+                    }
+                    Err(e) => (0, false, 0, Some(describe(&e))),
+                },
+                Err(e) => (0, false, 0, Some(e.to_string())),
+            }
+        }
+        Err(e) => (0, false, 0, Some(e.to_string())),
+    };
+    let end = Instant::now();
+    let (status, ok, bytes, error) = outcome;
+    let sample = Sample {
+        key,
+        latency_us: micros(end.saturating_duration_since(intended)),
+        service_us: micros(end - sent),
+        send_lag_us: micros(sent.saturating_duration_since(intended)),
+        status,
+        ok,
+        bytes,
+    };
+    shared.recorder.record(sample, error.as_deref(), unix_now());
+}
+
+/// A short, stable description of a transport error (no URLs with random parameters, so
+/// failures group well in `_failures.csv`).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".to_string()
+    } else if e.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "error reading response body".to_string()
+    } else {
+        "request error".to_string()
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Unix time in fractional seconds.
+pub fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
