@@ -140,7 +140,7 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
     let duration = args.run_time.map(|d| d.as_secs_f64());
     let (spec, default_model) = match (&args.shape, args.users) {
         (Some(text), _) => {
-            let spec = ShapeSpec::parse(text, &args.trace.options()).map_err(UsageError::new)?;
+            let spec = ShapeSpec::parse(text, &args.trace.options()).map_err(UsageError::boxed)?;
             let model = if spec.is_trace() || args.users.is_some() {
                 ModelArg::Users
             } else {
@@ -150,24 +150,24 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
         }
         (None, Some(users)) => {
             if !(args.spawn_rate.is_finite() && args.spawn_rate > 0.0) {
-                return Err(UsageError::new(
+                return Err(UsageError::boxed(
                     "--spawn-rate: expected a positive number of users per second",
                 ));
             }
             let ramp =
                 format!("ramp:from=0,to={users},duration={}s", f64::from(users) / args.spawn_rate);
             (
-                ShapeSpec::parse(&ramp, &args.trace.options()).map_err(UsageError::new)?,
+                ShapeSpec::parse(&ramp, &args.trace.options()).map_err(UsageError::boxed)?,
                 ModelArg::Users,
             )
         }
         (None, None) => {
-            return Err(UsageError::new(
+            return Err(UsageError::boxed(
                 "give a load shape with --shape (e.g. --shape sin400.csv) or a user count with -u",
             ));
         }
     };
-    let shape = spec.build(duration).map_err(UsageError::new)?;
+    let shape = spec.build(duration).map_err(UsageError::boxed)?;
     // A ramp from -u holds its users until -t or Ctrl-C, as in Locust.
     let duration = match (duration, args.shape.is_none()) {
         (Some(d), _) => Some(d),
@@ -175,20 +175,21 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
         (None, false) => shape.natural_duration(),
     };
     if duration.is_some_and(|d| d <= 0.0) {
-        return Err(UsageError::new("--run-time: expected a positive duration"));
+        return Err(UsageError::boxed("--run-time: expected a positive duration"));
     }
 
     let mut workload = match &args.workload {
-        Some(path) => Workload::load(path).map_err(UsageError::new)?,
+        Some(path) => Workload::load(path).map_err(UsageError::boxed)?,
         None => Workload::get_root(),
     };
     if !args.tags.is_empty() || !args.exclude_tags.is_empty() {
-        workload = workload.select_tags(&args.tags, &args.exclude_tags).map_err(UsageError::new)?;
+        workload =
+            workload.select_tags(&args.tags, &args.exclude_tags).map_err(UsageError::boxed)?;
     }
     let timeout = match (args.timeout, &workload.timeout) {
         (Some(t), _) => t,
         (None, Some(text)) => {
-            parse_duration(text).map_err(|e| UsageError::new(format!("workload timeout: {e}")))?
+            parse_duration(text).map_err(|e| UsageError::boxed(format!("workload timeout: {e}")))?
         }
         (None, None) => Duration::from_secs(60),
     };
@@ -197,18 +198,18 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
         ModelArg::Users => {
             let text = args.think_time.as_deref().or(workload.think_time.as_deref()).unwrap_or("0");
             let think: ThinkTime =
-                text.parse().map_err(|e| UsageError::new(format!("--think-time {e}")))?;
+                text.parse().map_err(|e| UsageError::boxed(format!("--think-time {e}")))?;
             Model::Users { think }
         }
         ModelArg::Rate => {
             let arrivals: ArrivalProcess =
-                args.arrivals.parse().map_err(|e| UsageError::new(format!("--arrivals: {e}")))?;
+                args.arrivals.parse().map_err(|e| UsageError::boxed(format!("--arrivals: {e}")))?;
             let horizon = duration.or(shape.natural_duration()).unwrap_or(86_400.0);
             // Little's law with a generous 0.5 s per request: idle workers are cheap.
             let default_pool = ((shape.max_value(horizon) * 0.5).ceil() as usize).clamp(64, 10_000);
             let max_in_flight = args.max_in_flight.unwrap_or(default_pool);
             if max_in_flight == 0 {
-                return Err(UsageError::new("--max-in-flight: expected at least 1"));
+                return Err(UsageError::boxed("--max-in-flight: expected at least 1"));
             }
             Model::Rate { arrivals, max_in_flight }
         }
@@ -216,7 +217,7 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
     let thresholds = args
         .thresholds
         .iter()
-        .map(|t| t.parse::<Threshold>().map_err(UsageError::new))
+        .map(|t| t.parse::<Threshold>().map_err(UsageError::boxed))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let shape_text = shape.describe();
     Ok(Resolved {
@@ -243,7 +244,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         (None, None) => unreachable!("an embedded target exists when no host is given"),
     };
     if !(host.starts_with("http://") || host.starts_with("https://")) {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::boxed(format!(
             "--host: expected a URL starting with http:// or https://, found '{host}'"
         )));
     }

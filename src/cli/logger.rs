@@ -1,7 +1,7 @@
 //! A minimal `log` logger on stderr. Installed before goose runs, so goose's own logger
 //! setup yields and its lines follow ctl's verbosity instead of going to stdout.
 
-use log::{Level, LevelFilter, Log, Metadata, Record};
+use log::{Level, Log, Metadata, Record};
 
 struct StderrLogger {
     level: Level,
@@ -29,6 +29,6 @@ pub fn install(verbose: u8) {
         _ => Level::Debug,
     };
     if log::set_boxed_logger(Box::new(StderrLogger { level })).is_ok() {
-        log::set_max_level(LevelFilter::from(level.to_level_filter()));
+        log::set_max_level(level.to_level_filter());
     }
 }

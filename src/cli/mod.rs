@@ -20,7 +20,8 @@ pub const EXIT_RUNTIME: i32 = 3;
 pub struct UsageError(pub String);
 
 impl UsageError {
-    pub fn new(message: impl std::fmt::Display) -> anyhow::Error {
+    /// A usage error as an `anyhow::Error`, for `?` at the CLI edge.
+    pub fn boxed(message: impl std::fmt::Display) -> anyhow::Error {
         anyhow::Error::new(UsageError(message.to_string()))
     }
 }

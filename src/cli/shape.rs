@@ -66,18 +66,18 @@ impl TraceArgs {
 
 pub fn run(cmd: ShapeCommand) -> anyhow::Result<i32> {
     let ShapeCommand::Show(args) = cmd;
-    let spec = ShapeSpec::parse(&args.shape, &args.trace.options()).map_err(UsageError::new)?;
+    let spec = ShapeSpec::parse(&args.shape, &args.trace.options()).map_err(UsageError::boxed)?;
     let duration = args.duration.map(|d| d.as_secs_f64());
-    let shape = spec.build(duration).map_err(UsageError::new)?;
+    let shape = spec.build(duration).map_err(UsageError::boxed)?;
     let Some(length) = duration.or(shape.natural_duration()) else {
-        return Err(UsageError::new(format!(
+        return Err(UsageError::boxed(format!(
             "{} has no length of its own: give --duration",
             shape.describe()
         )));
     };
     let every = args.every.as_secs_f64();
     if every <= 0.0 {
-        return Err(UsageError::new("--every: expected a positive duration"));
+        return Err(UsageError::boxed("--every: expected a positive duration"));
     }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     writeln!(out, "t,value")?;

@@ -130,15 +130,13 @@ pub fn run(
 
     let origin = Instant::now();
     let start_unix = driver::unix_now();
-    let mut totals = RunTotals::new(keys, start_unix);
-    let mut send_lag = new_histogram();
     shared.running.store(true, Ordering::SeqCst);
 
     let pacer_stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(PacerCounters::default());
     let pacer = match (&plan.model, ticket_rx) {
         (Model::Rate { arrivals, .. }, Some(tx)) => {
-            let schedule = ArrivalSchedule::new(plan.shape.clone(), arrivals.clone(), horizon);
+            let schedule = ArrivalSchedule::new(plan.shape.clone(), *arrivals, horizon);
             let (counters, pacer_stop, seed) = (counters.clone(), pacer_stop.clone(), plan.seed);
             Some(std::thread::Builder::new().name("ctl-pacer".into()).spawn(move || {
                 pacer::run_pacer(schedule, origin, seed, tx, counters, pacer_stop)
@@ -147,8 +145,15 @@ pub fn run(
         _ => None,
     };
 
+    let mut publisher = Publisher {
+        plan: &plan,
+        shared: &shared,
+        counters: &counters,
+        scheduled_before: 0,
+        totals: RunTotals::new(keys, start_unix),
+        send_lag: new_histogram(),
+    };
     let mut second = 0u64;
-    let mut scheduled_before = 0u64;
     let mut interrupted = false;
     loop {
         let elapsed = origin.elapsed().as_secs_f64();
@@ -164,17 +169,7 @@ pub fn run(
             active.send_if_modified(|n| std::mem::replace(n, users.min(pool)) != users.min(pool));
         }
         if elapsed >= (second + 1) as f64 {
-            publish(
-                second,
-                &plan,
-                &shared,
-                &recorder,
-                &counters,
-                &mut scheduled_before,
-                &mut totals,
-                &mut send_lag,
-                sinks,
-            );
+            publisher.publish(second, None, sinks);
             second += 1;
         }
         let next_second = origin + Duration::from_secs(second + 1);
@@ -183,6 +178,8 @@ pub fn run(
     }
 
     let stopped_at = origin.elapsed().as_secs_f64();
+    // The last, partial second reports the users that were active, not the stop's zero.
+    let users_at_stop = current_users(&shared);
     // Stop: no new arrivals, no active users; in-flight requests finish (bounded by the timeout).
     pacer_stop.store(true, Ordering::SeqCst);
     if let Mode::Users { active, .. } = &shared.mode {
@@ -199,58 +196,56 @@ pub fn run(
     }
     let goose_result = join_goose(goose);
     // The last, partial second (and requests that finished during the stop).
-    publish(
-        second,
-        &plan,
-        &shared,
-        &recorder,
-        &counters,
-        &mut scheduled_before,
-        &mut totals,
-        &mut send_lag,
-        sinks,
-    );
+    publisher.publish(second, Some(users_at_stop), sinks);
+    let Publisher { mut totals, send_lag, .. } = publisher;
     // Rates are per second of load, not of the shutdown that followed it.
     totals.elapsed_secs = stopped_at.max(1e-3);
     goose_result?;
     Ok(RunOutcome { totals, send_lag, interrupted })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn publish(
-    second: u64,
-    plan: &LoadPlan,
-    shared: &Shared,
-    recorder: &Recorder,
-    counters: &PacerCounters,
-    scheduled_before: &mut u64,
-    totals: &mut RunTotals,
-    send_lag: &mut Histogram<u64>,
-    sinks: &mut [&mut dyn SecondSink],
-) {
-    let window = recorder.take_window();
-    let scheduled_now = counters.scheduled.load(Ordering::Relaxed);
-    let users = match &shared.mode {
+/// Turns the recorder's windows into published seconds and the run totals.
+struct Publisher<'a> {
+    plan: &'a LoadPlan,
+    shared: &'a Shared,
+    counters: &'a PacerCounters,
+    scheduled_before: u64,
+    totals: RunTotals,
+    send_lag: Histogram<u64>,
+}
+
+impl Publisher<'_> {
+    /// Publishes `second`; `users` overrides the live user count (for the final second).
+    fn publish(&mut self, second: u64, users: Option<u64>, sinks: &mut [&mut dyn SecondSink]) {
+        let recorder = &self.shared.recorder;
+        let window = recorder.take_window();
+        let scheduled_now = self.counters.scheduled.load(Ordering::Relaxed);
+        let stats = SecondStats {
+            second,
+            unix_time: (self.totals.start_unix as u64) + second + 1,
+            target: self.plan.shape.value_at(second as f64),
+            users: users.unwrap_or_else(|| current_users(self.shared)),
+            in_flight: recorder.in_flight(),
+            scheduled: scheduled_now - self.scheduled_before,
+            late: window.late,
+            per_request: window.per_request,
+            total: window.total,
+            failures: window.failures,
+        };
+        self.scheduled_before = scheduled_now;
+        let _ = self.send_lag.add(&window.send_lag);
+        self.totals.add_second(&stats);
+        for sink in sinks.iter_mut() {
+            sink.on_second(&stats, &self.totals);
+        }
+    }
+}
+
+/// Active users (users model) or the busiest in-flight count since the last call (rate model).
+fn current_users(shared: &Shared) -> u64 {
+    match &shared.mode {
         Mode::Users { active, .. } => *active.borrow() as u64,
-        Mode::Rate { .. } => recorder.take_peak_in_flight(),
-    };
-    let stats = SecondStats {
-        second,
-        unix_time: (totals.start_unix as u64) + second + 1,
-        target: plan.shape.value_at(second as f64),
-        users,
-        in_flight: recorder.in_flight(),
-        scheduled: scheduled_now - *scheduled_before,
-        late: window.late,
-        per_request: window.per_request,
-        total: window.total,
-        failures: window.failures,
-    };
-    *scheduled_before = scheduled_now;
-    let _ = send_lag.add(&window.send_lag);
-    totals.add_second(&stats);
-    for sink in sinks.iter_mut() {
-        sink.on_second(&stats, totals);
+        Mode::Rate { .. } => shared.recorder.take_peak_in_flight(),
     }
 }
 

@@ -98,7 +98,7 @@ impl Params {
                 (None, Some(_)) => return Err(at("choice: expected at least one value".into())),
                 _ => {
                     return Err(at(
-                        "expected exactly one of `int: [low, high]` or `choice: [...]`".into()
+                        "expected exactly one of `int: [low, high]` or `choice: [...]`".into(),
                     ));
                 }
             };
