@@ -335,3 +335,38 @@ fn ctrl_c_stops_the_load_and_still_writes_every_file() {
     assert!(summary["requests"].as_u64().unwrap() > 0);
     assert!(dir.read("i_stats.csv").contains("Aggregated"));
 }
+
+#[test]
+fn a_saturated_pool_counts_every_arrival_as_sent_or_unsent() {
+    let dir = Dir::new("saturated");
+    let json = dir.join("s.json");
+    // One worker cannot keep up with 20,000 arrivals per second: arrivals queue, are sent
+    // late, and those still waiting at the end are reported, never dropped.
+    let o = ctl(
+        &dir.path,
+        &[
+            "load",
+            "--shape",
+            "const:5000",
+            "--model",
+            "rate",
+            "--max-in-flight",
+            "1",
+            "-t",
+            "2s",
+            "--quiet",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert_code(&o, 0);
+    let s: serde_json::Value = serde_json::from_str(&dir.read("s.json")).unwrap();
+    let (requests, scheduled, unsent) = (
+        s["requests"].as_u64().unwrap(),
+        s["scheduled"].as_u64().unwrap(),
+        s["unsent"].as_u64().unwrap(),
+    );
+    assert!((39_999..=40_001).contains(&scheduled), "scheduled {scheduled}");
+    assert_eq!(requests + unsent, scheduled, "requests {requests} + unsent {unsent}");
+    assert!(s["late"].as_u64().unwrap() > 0);
+}

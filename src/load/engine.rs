@@ -198,6 +198,12 @@ pub fn run(
     // The last, partial second (and requests that finished during the stop).
     publisher.publish(second, Some(users_at_stop), sinks);
     let Publisher { mut totals, send_lag, .. } = publisher;
+    // Tickets still queued when the pool stopped were due but never sent.
+    let queued = match &shared.mode {
+        Mode::Rate { tickets } => tickets.drain().count() as u64,
+        Mode::Users { .. } => 0,
+    };
+    totals.unsent = counters.unsent.load(Ordering::Relaxed) + queued;
     // Rates are per second of load, not of the shutdown that followed it.
     totals.elapsed_secs = stopped_at.max(1e-3);
     goose_result?;

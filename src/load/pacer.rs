@@ -22,6 +22,8 @@ pub struct Ticket {
 #[derive(Debug, Default)]
 pub struct PacerCounters {
     pub scheduled: AtomicU64,
+    /// Arrivals due before the stop that the pacer could not hand over (pool saturated).
+    pub unsent: AtomicU64,
 }
 
 /// Releases arrivals due within this window together instead of sleeping for each.
@@ -42,6 +44,7 @@ pub fn run_pacer(
         let intended = origin + Duration::from_secs_f64(t);
         loop {
             if stop.load(Ordering::Relaxed) {
+                count_unsent(t, &mut schedule, &mut uniform, origin, &counters);
                 return;
             }
             let now = Instant::now();
@@ -57,14 +60,40 @@ pub fn run_pacer(
         loop {
             match tickets.send_timeout(ticket, Duration::from_millis(50)) {
                 Ok(()) => break,
-                Err(flume::SendTimeoutError::Timeout(t)) => {
+                Err(flume::SendTimeoutError::Timeout(back)) => {
                     if stop.load(Ordering::Relaxed) {
+                        counters.unsent.fetch_add(1, Ordering::Relaxed);
+                        if let Some(next) = schedule.next(&mut uniform) {
+                            count_unsent(next, &mut schedule, &mut uniform, origin, &counters);
+                        }
                         return;
                     }
-                    ticket = t;
+                    ticket = back;
                 }
                 Err(flume::SendTimeoutError::Disconnected(_)) => return,
             }
+        }
+    }
+}
+
+/// At a stop, counts the arrivals that were already due (from `first` on, then the rest of the
+/// schedule up to now) but never handed over, so a saturated pool shows up as `unsent`
+/// instead of silently shrinking the scheduled count.
+fn count_unsent(
+    first: f64,
+    schedule: &mut ArrivalSchedule,
+    uniform: &mut dyn FnMut() -> f64,
+    origin: Instant,
+    counters: &PacerCounters,
+) {
+    let now = origin.elapsed().as_secs_f64();
+    let mut t = first;
+    while t < now {
+        counters.scheduled.fetch_add(1, Ordering::Relaxed);
+        counters.unsent.fetch_add(1, Ordering::Relaxed);
+        match schedule.next(uniform) {
+            Some(next) => t = next,
+            None => break,
         }
     }
 }

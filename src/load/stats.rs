@@ -177,6 +177,8 @@ pub struct RunTotals {
     pub elapsed_secs: f64,
     pub scheduled: u64,
     pub late: u64,
+    /// Arrivals due before the run stopped that were never sent (rate model).
+    pub unsent: u64,
     pub peak_users: u64,
 }
 

@@ -167,6 +167,8 @@ pub struct RunSummary {
     pub scheduled: u64,
     /// Arrivals sent later than the lateness threshold.
     pub late: u64,
+    /// Arrivals that were due before the run stopped but never sent (pool saturated at the end).
+    pub unsent: u64,
     pub peak_users: u64,
     pub bytes_received: u64,
     pub latency_ms: LatencySummary,
@@ -234,6 +236,7 @@ impl RunSummary {
             achieved_rps: per_sec(t.count, secs),
             scheduled: totals.scheduled,
             late: totals.late,
+            unsent: totals.unsent,
             peak_users: totals.peak_users,
             bytes_received: t.content_bytes,
             latency_ms: LatencySummary::latency(t),
@@ -297,10 +300,11 @@ impl RunSummary {
         line(&mut out, 2, "service_time", &self.service_ms.render());
         if self.scheduled > 0 || self.late > 0 {
             let late = format!(
-                "{:<8} late={} ({})",
+                "{:<8} late={} ({}) unsent={}",
                 self.scheduled,
                 self.late,
-                percent(ratio(self.late, self.scheduled))
+                percent(ratio(self.late, self.scheduled)),
+                self.unsent
             );
             line(&mut out, 2, "scheduled", &late);
         }
