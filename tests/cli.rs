@@ -347,7 +347,7 @@ fn a_saturated_pool_counts_every_arrival_as_sent_or_unsent() {
         &[
             "load",
             "--shape",
-            "const:5000",
+            "const:20000",
             "--model",
             "rate",
             "--max-in-flight",
