@@ -17,48 +17,51 @@ fn col(header: &[String], name: &str) -> usize {
         .unwrap_or_else(|| panic!("no column {name} in {header:?}"))
 }
 
+/// Each golden table was computed by the original Python algorithms (numpy, pandas) in
+/// `tests/golden/gen_shapes.py`; `ctl shape show` must reproduce it line for line.
 #[test]
-fn shape_show_prints_the_locust_trace_schedule_from_any_directory() {
+fn shape_show_reproduces_the_original_locust_and_weibull_schedules() {
     let dir = Dir::new("shape-show");
-    // A bare name resolves to the trace shipped in the binary.
-    let o = ctl(
-        &dir.path,
-        &[
-            "shape",
-            "show",
-            "sin400.csv",
-            "--locust-compat",
-            "--amplitude",
-            "19",
-            "--shift",
-            "1",
-            "-d",
-            "800s",
-        ],
-    );
-    assert_code(&o, 0);
-    let golden =
-        std::fs::read_to_string(repo().join("tests/golden/locust_sin400_a19_s1_d800.csv")).unwrap();
-    assert_eq!(stdout(&o).replace("\r\n", "\n"), golden.replace("\r\n", "\n"));
-}
-
-#[test]
-fn shape_show_reproduces_the_weibull_schedule() {
-    let dir = Dir::new("shape-weibull");
-    let o = ctl(
-        &dir.path,
-        &[
-            "shape",
-            "show",
-            "weibull:k=1,mean=150,min=100,max=1000,dt=20s,ls_y=500,seed=42",
-            "-d",
-            "3600s",
-        ],
-    );
-    assert_code(&o, 0);
-    let golden =
-        std::fs::read_to_string(repo().join("tests/golden/weibull_defaults_d3600.csv")).unwrap();
-    assert_eq!(stdout(&o), golden.replace("\r\n", "\n"));
+    let weibull = "weibull:k=1,mean=150,min=100,max=1000,dt=20s,ls_y=500,seed=42";
+    let weibull_main = "weibull:k=2,mean=1200,min=2000,max=6000,dt=60s,ls_y=2000,seed=42";
+    let cases: &[(&str, &[&str])] = &[
+        // Bare trace names resolve to the traces shipped in the binary, from any directory.
+        (
+            "locust_sin400_a19_s1_d800.csv",
+            &["sin400.csv", "--locust-compat", "--amplitude", "19", "--shift", "1", "-d", "800s"],
+        ),
+        (
+            "locust_sin400_a19_s1_d1000_fit.csv",
+            &[
+                "sin400.csv",
+                "--locust-compat",
+                "--amplitude",
+                "19",
+                "--shift",
+                "1",
+                "--fit",
+                "-d",
+                "1000s",
+            ],
+        ),
+        (
+            "locust_twitter_a100_s5_d600.csv",
+            &["twitter.csv", "--locust-compat", "--amplitude", "100", "--shift", "5", "-d", "600s"],
+        ),
+        ("weibull_defaults_d3600.csv", &[weibull, "-d", "3600s", "--step", "1s"]),
+        ("weibull_main_d10800.csv", &[weibull_main, "-d", "3h"]),
+    ];
+    for (golden, args) in cases {
+        let mut full = vec!["shape", "show"];
+        full.extend_from_slice(args);
+        let o = ctl(&dir.path, &full);
+        assert_code(&o, 0);
+        let expected = std::fs::read_to_string(repo().join("tests/golden").join(golden)).unwrap();
+        assert!(
+            stdout(&o) == expected.replace("\r\n", "\n"),
+            "{golden}: ctl shape show {args:?} differs"
+        );
+    }
 }
 
 #[test]

@@ -20,9 +20,9 @@ pub struct ShowArgs {
     /// How long to show; defaults to the shape's own length (steps, ramp, one trace pass).
     #[arg(short = 'd', long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
-    /// Time between printed points.
-    #[arg(long = "every", value_parser = parse_duration, default_value = "1s")]
-    pub every: std::time::Duration,
+    /// Time between printed points; default: --step, else 1s.
+    #[arg(long, value_parser = parse_duration)]
+    pub every: Option<std::time::Duration>,
     #[command(flatten)]
     pub trace: TraceArgs,
 }
@@ -36,7 +36,7 @@ pub struct TraceArgs {
     /// Lowest value after scaling (or an offset added without --amplitude).
     #[arg(long)]
     pub shift: Option<f64>,
-    /// Time each trace row lasts.
+    /// Time each trace row lasts (default 1s).
     #[arg(long, value_parser = parse_duration)]
     pub step: Option<std::time::Duration>,
     /// Stretch the trace over the whole run instead of looping it.
@@ -66,7 +66,15 @@ impl TraceArgs {
 
 pub fn run(cmd: ShapeCommand) -> anyhow::Result<i32> {
     let ShapeCommand::Show(args) = cmd;
-    let spec = ShapeSpec::parse(&args.shape, &args.trace.options()).map_err(UsageError::boxed)?;
+    // `--step` is both the trace's row length and the print interval (`shape show X --step 2s`
+    // prints one line per row); an inline shape has no rows, so there it is the interval only.
+    let mut options = args.trace.options();
+    let step = options.step.take();
+    let mut spec = ShapeSpec::parse(&args.shape, &options).map_err(UsageError::boxed)?;
+    if spec.is_trace() && step.is_some() {
+        options.step = step;
+        spec = ShapeSpec::parse(&args.shape, &options).map_err(UsageError::boxed)?;
+    }
     let duration = args.duration.map(|d| d.as_secs_f64());
     let shape = spec.build(duration).map_err(UsageError::boxed)?;
     let Some(length) = duration.or(shape.natural_duration()) else {
@@ -75,7 +83,7 @@ pub fn run(cmd: ShapeCommand) -> anyhow::Result<i32> {
             shape.describe()
         )));
     };
-    let every = args.every.as_secs_f64();
+    let every = args.every.map_or(step.unwrap_or(1.0), |d| d.as_secs_f64());
     if every <= 0.0 {
         return Err(UsageError::boxed("--every: expected a positive duration"));
     }
