@@ -136,7 +136,8 @@ struct Resolved {
     shape_text: String,
 }
 
-fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
+/// Validates every input and builds the plan; the host is filled in once the target is known.
+fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
     let duration = args.run_time.map(|d| d.as_secs_f64());
     let (spec, default_model) = match (&args.shape, args.users) {
         (Some(text), _) => {
@@ -221,7 +222,15 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let shape_text = shape.describe();
     Ok(Resolved {
-        plan: LoadPlan { shape, model, workload, host, duration, timeout, seed: args.seed },
+        plan: LoadPlan {
+            shape,
+            model,
+            workload,
+            host: String::new(),
+            duration,
+            timeout,
+            seed: args.seed,
+        },
         thresholds,
         shape_text,
     })
@@ -229,26 +238,26 @@ fn resolve(args: &LoadArgs, host: String) -> anyhow::Result<Resolved> {
 
 pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     // Validate every input before starting anything.
-    let probe = resolve(&args, String::new())?;
-    drop(probe);
+    let Resolved { mut plan, thresholds, shape_text } = resolve(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
     install_stop_handler(stop.clone())?;
 
-    let embedded = match &args.host {
+    let host_arg = args.host.as_deref().map(|h| h.trim_end_matches('/'));
+    if let Some(h) = host_arg.filter(|h| !(h.starts_with("http://") || h.starts_with("https://"))) {
+        return Err(UsageError::boxed(format!(
+            "--host: expected a URL starting with http:// or https://, found '{h}'"
+        )));
+    }
+    let embedded = match host_arg {
         Some(_) => None,
         None => Some(EmbeddedTarget::start().context("starting the embedded target")?),
     };
-    let host = match (&args.host, &embedded) {
-        (Some(h), _) => h.trim_end_matches('/').to_string(),
+    let host = match (host_arg, &embedded) {
+        (Some(h), _) => h.to_string(),
         (None, Some(t)) => t.url(),
         (None, None) => unreachable!("an embedded target exists when no host is given"),
     };
-    if !(host.starts_with("http://") || host.starts_with("https://")) {
-        return Err(UsageError::boxed(format!(
-            "--host: expected a URL starting with http:// or https://, found '{host}'"
-        )));
-    }
-    let Resolved { plan, thresholds, shape_text } = resolve(&args, host.clone())?;
+    plan.host = host.clone();
     let model = plan.model.clone();
     let duration = plan.duration;
 
