@@ -452,7 +452,10 @@ mod tests {
         assert!(text.contains("  http_req_failed.....: 20%      1 of 5\n"), "{text}");
         assert!(text.contains("  latency.............: avg=50.8ms min=1.5ms med="), "{text}");
         assert!(text.contains("max=120ms\n"), "{text}");
-        assert!(text.contains("  scheduled...........: 5        late=1 (20%) unsent=0\n"), "{text}");
+        assert!(
+            text.contains("  scheduled...........: 5        late=1 (20%) unsent=0\n"),
+            "{text}"
+        );
         assert!(text.contains("  errors..............: 500=1\n"), "{text}");
         assert!(text.contains("    ✓ p95<500ms      observed 120ms\n"), "{text}");
         assert!(text.contains("    ✗ error_rate<1%  observed 20%\n"), "{text}");
