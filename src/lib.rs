@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod load;
+pub mod policy;
 pub mod shape;
 pub mod workload;
