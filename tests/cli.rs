@@ -373,3 +373,28 @@ fn a_saturated_pool_counts_every_arrival_as_sent_or_unsent() {
     assert_eq!(requests + unsent, scheduled, "requests {requests} + unsent {unsent}");
     assert!(s["late"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn users_leave_their_think_time_when_the_run_stops() {
+    let dir = Dir::new("think-stop");
+    let started = std::time::Instant::now();
+    // Every user sends once, then would think for 30 s: the stop must not wait for that.
+    let o = ctl(
+        &dir.path,
+        &[
+            "load",
+            "--shape",
+            "const:3",
+            "--model",
+            "users",
+            "--think-time",
+            "between:30,31",
+            "-t",
+            "1s",
+            "--quiet",
+        ],
+    );
+    assert_code(&o, 0);
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(15), "took {elapsed:?}");
+}

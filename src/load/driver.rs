@@ -107,7 +107,13 @@ async fn step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
             send(user, shared, now).await;
             let pause = think.sample(&mut rand::rng());
             if !pause.is_zero() {
-                tokio::time::sleep(pause).await;
+                // A user switched off (shape went down, or the run stops) leaves its think
+                // time at once instead of finishing a pause of up to seconds.
+                let mut rx = active.subscribe();
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => {}
+                    _ = rx.wait_for(|&n| index >= n) => {}
+                }
             }
         }
         Mode::Rate { tickets } => {
