@@ -3,6 +3,7 @@
 #
 #   bench/load.sh            full mode (~15 min): RSS sampled after 1 and 10 minutes
 #   bench/load.sh --quick    quick mode (~5 min): RSS sampled after 10 s and 60 s
+#   bench/load.sh --throughput-only   only the req/s comparison (~2.5 min)
 #
 # Options: --port N (default 18080), --duration S (seconds per throughput run, default 15),
 #          --out DIR (default bench/out/<date>), --no-install (fail instead of apt/pip).
@@ -19,6 +20,7 @@ QUICK=0
 PORT=18080
 DUR=15
 INSTALL=1
+TP_ONLY=0
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
         --duration) DUR=$2; shift ;;
         --out) OUT=$2; shift ;;
         --no-install) INSTALL=0 ;;
-        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+        --throughput-only) TP_ONLY=1 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -124,6 +127,7 @@ VERSIONS="$OUT/versions.txt"
     echo "locust: $(python3 -c 'import locust; print(locust.__version__)')"
     echo "goose: $(grep -A1 '^name = "goose"$' "$BENCH/goose-baseline/Cargo.lock" | sed -n 's/version = "\(.*\)"/\1/p')"
     echo "ctl: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted src changes)')"
+    echo "ctl binary: built $(date -u -r "$CTL" +%Y-%m-%dT%H:%M:%SZ), sha256 $(sha256sum "$CTL" | cut -c1-12)"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$VERSIONS"
 cat "$VERSIONS" >&2
@@ -135,7 +139,9 @@ fi
 # ---------------------------------------------------------------- throughput
 # run_gen NAME CMD...: runs CMD (already pinned by the caller) in the background, samples
 # nginx's request counter and the generator's CPU time every 0.25 s until it exits, writes
-# OUT/NAME.samples ("t requests cpu_ticks") and appends "NAME rps cpu%" to OUT/throughput.txt.
+# OUT/NAME.samples ("t requests gen_cpu_ticks cpu1_busy_ticks") and appends "NAME rps gen_cpu%
+# other_cpu1%" to OUT/throughput.txt (other_cpu1: CPU 1 time not used by the generator, i.e.
+# other work on the generator's core, which skews the figure).
 run_gen() {
     local name=$1; shift
     log "throughput: $name"
@@ -147,7 +153,8 @@ run_gen() {
     while kill -0 "$pid" 2>/dev/null; do
         local ticks
         ticks=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo "")
-        echo "$(date +%s.%N) $(stub_requests) ${ticks:-nan}" >>"$OUT/$name.samples"
+        cpu1=$(awk '$1 == "cpu1" {print $2 + $3 + $4 + $7 + $8}' /proc/stat)
+        echo "$(date +%s.%N) $(stub_requests) ${ticks:-nan} $cpu1" >>"$OUT/$name.samples"
         if [ "$(date +%s)" -gt "$deadline" ]; then log "$name overran; killing it"; kill "$pid" 2>/dev/null || true; fi
         sleep 0.25
     done
@@ -157,20 +164,21 @@ import sys
 path, name, hz = sys.argv[1], sys.argv[2], float(sys.argv[3])
 rows = []
 for line in open(path):
-    t, n, c = line.split()
-    rows.append((float(t), int(n), None if c == "nan" else float(c)))
+    t, n, c, b = line.split()
+    rows.append((float(t), int(n), None if c == "nan" else float(c), float(b)))
 # active window: from the first to the last sample interval that saw real traffic
 active = [i for i in range(1, len(rows)) if rows[i][1] - rows[i - 1][1] > 50]
 if len(active) < 2:
-    print(f"{name} 0 0"); sys.exit()
+    print(f"{name} 0 0 0"); sys.exit()
 t0, t1 = rows[active[0] - 1][0] + 2.0, rows[active[-1]][0] - 2.0
 win = [r for r in rows if t0 <= r[0] <= t1]
 a, b = win[0], win[-1]
 rps = (b[1] - a[1]) / (b[0] - a[0])
 cpu = ((b[2] - a[2]) / hz / (b[0] - a[0]) * 100) if a[2] is not None and b[2] is not None else float("nan")
-print(f"{name} {rps:.0f} {cpu:.0f}")
+busy = (b[3] - a[3]) / hz / (b[0] - a[0]) * 100
+print(f"{name} {rps:.0f} {cpu:.0f} {max(0.0, busy - cpu):.0f}")
 PY
-    tail -1 "$OUT/throughput.txt" | awk '{printf "    %s: %s req/s, generator CPU %s%%\n", $1, $2, $3}' >&2
+    tail -1 "$OUT/throughput.txt" | awk '{printf "    %s: %s req/s, generator CPU %s%%, other work on CPU 1 %s%%\n", $1, $2, $3, $4}' >&2
     sleep 1
 }
 
@@ -188,6 +196,7 @@ run_gen ctl-users32 taskset -c 1 "$CTL" load -H "$TARGET" -u 32 -r 1000 --model 
     -t "${DUR}s" --quiet --json "$OUT/ctl-users32.json"
 
 # ---------------------------------------------------------------- MAPE + pacer lag
+if [ "$TP_ONLY" = 0 ]; then
 log "rate accuracy: sin400.csv scaled to 10..2000 req/s, 120 s, rate model"
 taskset -c 1 "$CTL" load -H "$TARGET" --shape sin400.csv --amplitude 1990 --shift 10 --model rate \
     -t 120s --csv "$OUT/sin400" --json "$OUT/sin400.json" 2>"$OUT/sin400.stderr" &
@@ -198,6 +207,7 @@ wait $! || log "ctl sin400 run exited with status $?"
 # ---------------------------------------------------------------- RSS
 if [ "$QUICK" = 1 ]; then RSS_AT=(10 60); else RSS_AT=(60 600); fi
 RSS_RUN=$(( RSS_AT[1] + 5 ))
+if [ "$QUICK" = 1 ]; then echo quick >"$OUT/rss.mode"; else echo full >"$OUT/rss.mode"; fi
 log "memory: const 2000 req/s for ${RSS_RUN}s, VmRSS at ${RSS_AT[0]}s and ${RSS_AT[1]}s"
 taskset -c 1 "$CTL" load -H "$TARGET" --shape const:2000 --model rate -t "${RSS_RUN}s" --quiet \
     --json "$OUT/rss.json" >"$OUT/rss.log" 2>&1 &
@@ -212,21 +222,24 @@ while kill -0 "$RSS_PID" 2>/dev/null; do
     sleep 1
 done
 wait "$RSS_PID" || log "ctl RSS run exited with status $?"
+fi
 
 # ---------------------------------------------------------------- report
-python3 - "$OUT" "${RSS_AT[0]}" "${RSS_AT[1]}" <<'PY' | tee "$OUT/summary.txt"
+python3 - "$OUT" "$TP_ONLY" <<'PY' | tee "$OUT/summary.txt"
 import csv, json, re, sys
-out, r1, r2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-tp = {l.split()[0]: (float(l.split()[1]), l.split()[2]) for l in open(f"{out}/throughput.txt")}
+out, tp_only = sys.argv[1], sys.argv[2] == "1"
+tp = {l.split()[0]: (float(l.split()[1]), l.split()[2], l.split()[3]) for l in open(f"{out}/throughput.txt")}
 goose = tp.get("goose", (0, ""))[0]
 ctl_rate = {k: v for k, v in tp.items() if k.startswith("ctl-rate")}
 best = max(ctl_rate, key=lambda k: ctl_rate[k][0]) if ctl_rate else None
 print("\n== sustained throughput (nginx stub_status, middle of each run; generator on 1 core) ==")
-print(f"{'generator':<22}{'req/s':>10}{'x goose':>10}{'gen CPU':>10}")
-for k, (rps, cpu) in tp.items():
+print(f"{'generator':<22}{'req/s':>10}{'x goose':>10}{'gen CPU':>10}{'other CPU1':>12}")
+for k, (rps, cpu, other) in tp.items():
     mark = "  <- best ctl rate" if k == best else ""
     ratio = f"{rps / goose:.2f}" if goose else "n/a"
-    print(f"{k:<22}{rps:>10.0f}{ratio:>10}{cpu + '%':>10}{mark}")
+    print(f"{k:<22}{rps:>10.0f}{ratio:>10}{cpu + '%':>10}{other + '%':>12}{mark}")
+if tp_only:
+    sys.exit()
 
 # MAPE: per-second achieved Requests/s (Aggregated rows) vs the shape, first and last second skipped
 target = {}
@@ -267,6 +280,7 @@ j = json.load(open(f"{out}/sin400.json"))
 print(f"requests {j['requests']}, failures {j['failures']}, late {j.get('late')}, "
       f"latency p99 {j['latency_ms']['p99']} ms, service p99 {j['service_ms']['p99']} ms")
 
+r1, r2 = (10, 60) if open(f"{out}/rss.mode").read().strip() == "quick" else (60, 600)
 rss = [tuple(map(float, l.split())) for l in open(f"{out}/rss.samples")]
 def at(s):
     c = [kb for t, kb in rss if t <= s + 0.6]

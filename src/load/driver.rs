@@ -117,7 +117,15 @@ async fn step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
             }
         }
         Mode::Rate { tickets } => {
-            if let Ok(Ok(ticket)) = tokio::time::timeout(IDLE_WAIT, tickets.recv_async()).await {
+            // A queued ticket needs no timer; only an idle worker arms one.
+            let ticket = match tickets.try_recv() {
+                Ok(ticket) => Some(ticket),
+                Err(_) => tokio::time::timeout(IDLE_WAIT, tickets.recv_async())
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+            };
+            if let Some(ticket) = ticket {
                 send(user, shared, ticket.intended).await;
             }
         }
@@ -191,7 +199,7 @@ async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
         ok,
         bytes,
     };
-    shared.recorder.record(sample, error.as_deref(), unix_now());
+    shared.recorder.record(sample, error.as_deref());
 }
 
 /// A short, stable description of a transport error (no URLs with random parameters, so

@@ -99,7 +99,7 @@ pub fn run(
             (Mode::Users { active: tx, think: *think }, pool, None)
         }
         Model::Rate { max_in_flight, .. } => {
-            let (tx, rx) = flume::bounded::<Ticket>(*max_in_flight);
+            let (tx, rx) = flume::bounded::<Ticket>((*max_in_flight).max(pacer::MIN_QUEUE));
             (Mode::Rate { tickets: rx }, *max_in_flight, Some(tx))
         }
     };

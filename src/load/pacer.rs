@@ -2,9 +2,9 @@
 //! hands each intended send time to the worker pool when it is due. Absolute schedule
 //! (`origin + t_n`, as oha and wrk2 do), so lateness never accumulates; arrivals due within
 //! the spin window are released together, which keeps tens of thousands per second cheap.
-//! When every worker is busy the pacer blocks on the bounded queue: the arrival is sent late
-//! and its latency, measured from the intended time, carries the wait (wrk2's model; nothing
-//! is dropped).
+//! When every worker is busy arrivals wait in a bounded queue (and, once it is full, in the
+//! schedule itself): the arrival is sent late and its latency, measured from the intended
+//! time, carries the wait (wrk2's model; nothing is dropped).
 
 use crate::shape::ArrivalSchedule;
 use rand::{Rng, SeedableRng};
@@ -28,6 +28,11 @@ pub struct PacerCounters {
 
 /// Releases arrivals due within this window together instead of sleeping for each.
 const BATCH_WINDOW: Duration = Duration::from_micros(50);
+/// How long the pacer waits before topping up a full queue.
+const SATURATED_BACKOFF: Duration = Duration::from_millis(1);
+/// Tickets that may wait for a worker: enough that workers never run dry between two
+/// top-ups of a saturated pacer, at tens of thousands of requests per second.
+pub const MIN_QUEUE: usize = 1024;
 
 /// Runs the pacer until the schedule ends or `stop` is set. Returns when done.
 pub fn run_pacer(
@@ -55,12 +60,11 @@ pub fn run_pacer(
             std::thread::sleep((intended - now).min(Duration::from_millis(50)));
         }
         counters.scheduled.fetch_add(1, Ordering::Relaxed);
-        // Blocks while the pool is saturated; a timeout lets us notice a stop.
         let mut ticket = Ticket { intended };
         loop {
-            match tickets.send_timeout(ticket, Duration::from_millis(50)) {
+            match tickets.try_send(ticket) {
                 Ok(()) => break,
-                Err(flume::SendTimeoutError::Timeout(back)) => {
+                Err(flume::TrySendError::Full(back)) => {
                     if stop.load(Ordering::Relaxed) {
                         counters.unsent.fetch_add(1, Ordering::Relaxed);
                         if let Some(next) = schedule.next(&mut uniform) {
@@ -68,9 +72,13 @@ pub fn run_pacer(
                         }
                         return;
                     }
+                    // Saturated: the workers have a full queue. Sleeping here instead of
+                    // blocking in the channel means a worker taking a ticket never has to
+                    // wake the pacer (two thread switches per request on a busy core).
                     ticket = back;
+                    std::thread::sleep(SATURATED_BACKOFF);
                 }
-                Err(flume::SendTimeoutError::Disconnected(_)) => return,
+                Err(flume::TrySendError::Disconnected(_)) => return,
             }
         }
     }

@@ -92,7 +92,7 @@ impl Recorder {
     }
 
     /// Records a finished request; `error` describes a failure (Locust's failure "Error").
-    pub fn record(&self, sample: Sample, error: Option<&str>, unix_now: f64) {
+    pub fn record(&self, sample: Sample, error: Option<&str>) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
         let Sample { key, latency_us, service_us, send_lag_us, status, ok, bytes } = sample;
@@ -109,7 +109,9 @@ impl Recorder {
                 name: k.name.clone(),
                 error: error.to_string(),
             };
-            let add = FailureCount { occurrences: 1, first_seen: unix_now, last_seen: unix_now };
+            // The wall clock is read for failures only: successes never need it.
+            let now = super::driver::unix_now();
+            let add = FailureCount { occurrences: 1, first_seen: now, last_seen: now };
             w.failures.entry(fk).and_modify(|f| f.merge(&add)).or_insert(add);
         }
     }
@@ -144,7 +146,7 @@ mod tests {
         };
         for i in 0..10 {
             r.start_request();
-            r.record(s(i % 2, 1000 + i as u64, i != 3), Some("HTTP 500"), 1.0);
+            r.record(s(i % 2, 1000 + i as u64, i != 3), Some("HTTP 500"));
         }
         let w = r.take_window();
         assert_eq!(w.total.count, 10);
