@@ -4,7 +4,7 @@
 use super::shape::TraceArgs;
 use super::{EXIT_OK, EXIT_THRESHOLD, UsageError, parse_duration};
 use crate::load::output::{
-    self, LocustCsvWriter, RunMeta, RunStatus, RunSummary, SecondRow, Threshold,
+    self, LocustCsvWriter, RunMeta, RunStatus, RunSummary, SecondRow, SendLag, Threshold,
 };
 use crate::load::progress::Progress;
 use crate::load::stats::{RunTotals, SecondStats};
@@ -298,7 +298,10 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     let failed = results.iter().any(|r| !r.passed);
     let status = if outcome.interrupted { RunStatus::Interrupted } else { RunStatus::Completed };
     let meta = RunMeta { status, model: model.name().to_string(), shape: shape_text, host };
-    let summary = RunSummary::from_totals(&outcome.totals, &meta, &results);
+    let mut summary = RunSummary::from_totals(&outcome.totals, &meta, &results);
+    if let Model::Rate { .. } = model {
+        summary.send_lag_us = SendLag::from_histogram(&outcome.send_lag);
+    }
 
     // Every file is written even if an earlier one failed; the first error is reported.
     let mut first_error: Option<anyhow::Error> = None;
@@ -324,16 +327,6 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     }
     if !args.quiet {
         eprintln!("{}", summary.render_text());
-        if let Model::Rate { .. } = model {
-            let lag = &outcome.send_lag;
-            eprintln!(
-                "send lag (actual send - intended): p50={}µs p99={}µs max={}µs; late (>10ms): {}",
-                lag.value_at_quantile(0.5),
-                lag.value_at_quantile(0.99),
-                lag.max(),
-                outcome.totals.late
-            );
-        }
     }
     if let Some(e) = first_error {
         return Err(e);

@@ -2,6 +2,7 @@
 //! policy: 0 ok, 1 a threshold failed, 2 usage or input error, 3 runtime failure.
 //! Holds no load, shape or output logic: it builds the same plan a scenario file would.
 
+mod hpa;
 mod load;
 mod logger;
 mod shape;
@@ -47,6 +48,8 @@ enum Command {
     /// Work with load shapes without sending load.
     #[command(subcommand)]
     Shape(shape::ShapeCommand),
+    /// What the Kubernetes HPA controller would decide, from kubectl's objects.
+    Hpa(hpa::HpaArgs),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -62,6 +65,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Load(args) => load::run(*args),
         Command::Shape(cmd) => shape::run(cmd),
+        Command::Hpa(args) => hpa::run(args),
     };
     match result {
         Ok(code) => code,

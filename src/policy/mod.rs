@@ -4,6 +4,10 @@
 //! always a parameter (seconds since the Unix epoch), so the same code runs live, in tests
 //! and in fast-forward simulations.
 
+pub mod guard;
+pub mod hpa;
+pub mod kpa;
+
 use serde::{Deserialize, Serialize};
 
 /// Seconds since the Unix epoch. Plain `f64` so observations serialize and replay as-is.

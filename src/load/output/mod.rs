@@ -21,7 +21,7 @@ pub mod threshold;
 pub use hdr::write_percentile_spectrum;
 pub use html::{SecondRow, write_html_report};
 pub use locust::LocustCsvWriter;
-pub use summary::{LatencySummary, RunMeta, RunStatus, RunSummary};
+pub use summary::{LatencySummary, RunMeta, RunStatus, RunSummary, SendLag};
 pub use threshold::{Threshold, ThresholdError, ThresholdResult};
 
 /// Why an output file could not be written. Every variant names the file, because a run

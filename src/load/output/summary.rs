@@ -180,6 +180,27 @@ pub struct RunSummary {
     pub errors_by_status: BTreeMap<u16, u64>,
     pub failure_kinds: Vec<FailureSummary>,
     pub thresholds: Vec<ThresholdResult>,
+    /// How late sends were against their intended times (rate model only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub send_lag_us: Option<SendLag>,
+}
+
+/// Pacer precision: actual send minus intended send time, µs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct SendLag {
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl SendLag {
+    pub fn from_histogram(h: &hdrhistogram::Histogram<u64>) -> Option<Self> {
+        (!h.is_empty()).then(|| SendLag {
+            p50: h.value_at_quantile(0.5),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        })
+    }
 }
 
 /// Statuses that count as errors in the summary: no response, 4xx and 5xx.
@@ -257,6 +278,7 @@ impl RunSummary {
                 })
                 .collect(),
             thresholds: thresholds.to_vec(),
+            send_lag_us: None,
         }
     }
 
@@ -307,6 +329,10 @@ impl RunSummary {
                 self.unsent
             );
             line(&mut out, 2, "scheduled", &late);
+        }
+        if let Some(lag) = &self.send_lag_us {
+            let text = format!("p50={}µs p99={}µs max={}µs", lag.p50, lag.p99, lag.max);
+            line(&mut out, 2, "send_lag", &text);
         }
         line(&mut out, 2, "peak_users", &self.peak_users.to_string());
         line(&mut out, 2, "data_received", &human_bytes(self.bytes_received));
