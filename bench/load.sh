@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load-engine benchmark for ctl: loopback only, every run bounded in time.
 #
-#   bench/load.sh            full mode (~15 min): RSS sampled after 1 and 10 minutes
+#   bench/load.sh            full mode (~19 min): RSS sampled after 1 and 10 minutes
 #   bench/load.sh --quick    quick mode (~5 min): RSS sampled after 10 s and 60 s
 #   bench/load.sh --throughput-only   only the req/s comparison (~2.5 min)
 #

@@ -243,9 +243,12 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     install_stop_handler(stop.clone())?;
 
     let host_arg = args.host.as_deref().map(|h| h.trim_end_matches('/'));
-    if let Some(h) = host_arg.filter(|h| !(h.starts_with("http://") || h.starts_with("https://"))) {
+    let bad_host = |h: &&str| {
+        !(h.starts_with("http://") || h.starts_with("https://")) || reqwest::Url::parse(h).is_err()
+    };
+    if let Some(h) = host_arg.filter(bad_host) {
         return Err(UsageError::boxed(format!(
-            "--host: expected a URL starting with http:// or https://, found '{h}'"
+            "--host: expected a URL like http://127.0.0.1:8080, found '{h}'"
         )));
     }
     let embedded = match host_arg {

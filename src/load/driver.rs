@@ -1,7 +1,7 @@
 //! The goose side of a run: one scenario whose transaction sends one request of the
-//! workload per call and reports it to ctl's recorder. goose's own metrics pipeline is off
-//! (`no_metrics`): ctl's recorder measures every request, and one shared HTTP client serves
-//! all users. In the users model a user runs only while its index is below the shape's
+//! workload per call, through goose's one shared HTTP client, and reports it to ctl's
+//! recorder. goose's own metrics pipeline is off (`no_metrics`): ctl's recorder measures
+//! every request. In the users model a user runs only while its index is below the shape's
 //! current user count; in the rate model a user waits for the pacer's next ticket.
 
 use super::pacer::Ticket;
@@ -25,6 +25,9 @@ pub enum Mode {
 /// State shared by every user's transaction.
 pub struct Shared {
     pub workload: Workload,
+    /// The host as a URL, and each request kind resolved against it (indexed like the workload).
+    pub base_url: reqwest::Url,
+    pub resolved: Vec<ResolvedRequest>,
     pub recorder: Arc<Recorder>,
     pub mode: Mode,
     /// Users that have run their on-start transaction (the pool is ready when all have).
@@ -133,7 +136,35 @@ async fn step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
     Ok(())
 }
 
-/// Sends one request of the mix and records it against `intended`.
+/// A request kind resolved against the host once: the hot path parses no URL it can avoid.
+pub struct ResolvedRequest {
+    method: reqwest::Method,
+    /// The full URL when the path has no parameters (the same for every request).
+    fixed_url: Option<reqwest::Url>,
+}
+
+/// Resolves every request kind of `workload` against `host`.
+pub fn resolve_requests(workload: &Workload, host: &str) -> Result<(reqwest::Url, Vec<ResolvedRequest>), String> {
+    let base = reqwest::Url::parse(host).map_err(|e| format!("host '{host}': {e}"))?;
+    let resolved = workload
+        .requests
+        .iter()
+        .map(|r| {
+            let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| format!("method {}: {e}", r.method))?;
+            let fixed_url = match r.params.is_empty() {
+                true => Some(base.join(&r.path.render(&[])).map_err(|e| format!("path of {}: {e}", r.name))?),
+                false => None,
+            };
+            Ok(ResolvedRequest { method, fixed_url })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok((base, resolved))
+}
+
+/// Sends one request of the mix through goose's shared client and records it against
+/// `intended`. It calls the client directly rather than `GooseUser::request`, which would
+/// re-parse the URL three times and build a goose metric record that nothing reads (ctl's
+/// recorder measures every request itself).
 async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
     let (key, rendered) = {
         let mut rng = rand::rng();
@@ -141,52 +172,37 @@ async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
         (key, shared.workload.requests[key].render(&mut rng))
     };
     let template = &shared.workload.requests[key];
-    let method = match template.method.as_str() {
-        "POST" => GooseMethod::Post,
-        "PUT" => GooseMethod::Put,
-        "PATCH" => GooseMethod::Patch,
-        "DELETE" => GooseMethod::Delete,
-        "HEAD" => GooseMethod::Head,
-        _ => GooseMethod::Get,
+    let resolved = &shared.resolved[key];
+    let url = match &resolved.fixed_url {
+        Some(url) => Ok(url.clone()),
+        None => shared.base_url.join(&rendered.path),
     };
     shared.recorder.start_request();
     let sent = Instant::now();
-    let outcome = match user.get_request_builder(&method, &rendered.path) {
-        Ok(mut builder) => {
+    let outcome = match url {
+        Ok(url) => {
+            let mut builder = user.client.request(resolved.method.clone(), url);
             for (k, v) in &template.headers {
                 builder = builder.header(k, v);
             }
             if let Some(body) = rendered.body {
                 builder = builder.body(body);
             }
-            let request = GooseRequest::builder()
-                .method(method)
-                .name(template.name.as_str())
-                .set_request_builder(builder)
-                .build();
-            match user.request(request).await {
-                Ok(goose) => match goose.response {
-                    Ok(response) => {
-                        let status = response.status();
-                        match response.bytes().await {
-                            Ok(body) if status.is_success() || status.is_redirection() => {
-                                (status.as_u16(), true, body.len() as u64, None)
-                            }
-                            Ok(body) => (
-                                status.as_u16(),
-                                false,
-                                body.len() as u64,
-                                Some(format!("HTTP {status}")),
-                            ),
-                            Err(e) => (status.as_u16(), false, 0, Some(describe(&e))),
+            match builder.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.bytes().await {
+                        Ok(body) if status.is_success() || status.is_redirection() => {
+                            (status.as_u16(), true, body.len() as u64, None)
                         }
+                        Ok(body) => (status.as_u16(), false, body.len() as u64, Some(format!("HTTP {status}"))),
+                        Err(e) => (status.as_u16(), false, 0, Some(describe(&e))),
                     }
-                    Err(e) => (0, false, 0, Some(describe(&e))),
-                },
-                Err(e) => (0, false, 0, Some(e.to_string())),
+                }
+                Err(e) => (0, false, 0, Some(describe(&e))),
             }
         }
-        Err(e) => (0, false, 0, Some(e.to_string())),
+        Err(e) => (0, false, 0, Some(format!("invalid URL: {e}"))),
     };
     let end = Instant::now();
     let (status, ok, bytes, error) = outcome;

@@ -67,6 +67,8 @@ pub struct RunOutcome {
 pub enum LoadError {
     #[error("load engine: {0}")]
     Goose(String),
+    #[error("invalid target: {0}")]
+    Target(String),
     #[error("load engine: cannot start: {0}")]
     Start(#[from] std::io::Error),
 }
@@ -103,8 +105,11 @@ pub fn run(
             (Mode::Rate { tickets: rx }, *max_in_flight, Some(tx))
         }
     };
+    let (base_url, resolved) = driver::resolve_requests(&plan.workload, &plan.host).map_err(LoadError::Target)?;
     let shared = Arc::new(Shared {
         workload: plan.workload.clone(),
+        base_url,
+        resolved,
         recorder: recorder.clone(),
         mode,
         started_users: Default::default(),

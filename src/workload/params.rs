@@ -107,6 +107,11 @@ impl Params {
         Ok(Self { params })
     }
 
+    /// True when there is nothing to draw (the request is the same every time).
+    pub fn is_empty(&self) -> bool {
+        self.params.is_empty()
+    }
+
     /// Index of a parameter by name.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.params.iter().position(|p| p.name == name)
