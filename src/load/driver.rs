@@ -144,15 +144,22 @@ pub struct ResolvedRequest {
 }
 
 /// Resolves every request kind of `workload` against `host`.
-pub fn resolve_requests(workload: &Workload, host: &str) -> Result<(reqwest::Url, Vec<ResolvedRequest>), String> {
+pub fn resolve_requests(
+    workload: &Workload,
+    host: &str,
+) -> Result<(reqwest::Url, Vec<ResolvedRequest>), String> {
     let base = reqwest::Url::parse(host).map_err(|e| format!("host '{host}': {e}"))?;
     let resolved = workload
         .requests
         .iter()
         .map(|r| {
-            let method = reqwest::Method::from_bytes(r.method.as_bytes()).map_err(|e| format!("method {}: {e}", r.method))?;
+            let method = reqwest::Method::from_bytes(r.method.as_bytes())
+                .map_err(|e| format!("method {}: {e}", r.method))?;
             let fixed_url = match r.params.is_empty() {
-                true => Some(base.join(&r.path.render(&[])).map_err(|e| format!("path of {}: {e}", r.name))?),
+                true => Some(
+                    base.join(&r.path.render(&[]))
+                        .map_err(|e| format!("path of {}: {e}", r.name))?,
+                ),
                 false => None,
             };
             Ok(ResolvedRequest { method, fixed_url })
@@ -195,7 +202,12 @@ async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
                         Ok(body) if status.is_success() || status.is_redirection() => {
                             (status.as_u16(), true, body.len() as u64, None)
                         }
-                        Ok(body) => (status.as_u16(), false, body.len() as u64, Some(format!("HTTP {status}"))),
+                        Ok(body) => (
+                            status.as_u16(),
+                            false,
+                            body.len() as u64,
+                            Some(format!("HTTP {status}")),
+                        ),
                         Err(e) => (status.as_u16(), false, 0, Some(describe(&e))),
                     }
                 }

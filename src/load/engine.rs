@@ -105,7 +105,8 @@ pub fn run(
             (Mode::Rate { tickets: rx }, *max_in_flight, Some(tx))
         }
     };
-    let (base_url, resolved) = driver::resolve_requests(&plan.workload, &plan.host).map_err(LoadError::Target)?;
+    let (base_url, resolved) =
+        driver::resolve_requests(&plan.workload, &plan.host).map_err(LoadError::Target)?;
     let shared = Arc::new(Shared {
         workload: plan.workload.clone(),
         base_url,
