@@ -2,8 +2,11 @@
 //! for microservices, in one binary. This crate root only declares the modules; see
 //! DESIGN.md for the module map and the seams between them.
 
+pub mod anomaly;
 pub mod cli;
 pub mod load;
+pub mod model;
+pub mod observe;
 pub mod policy;
 pub mod shape;
 pub mod workload;

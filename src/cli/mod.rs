@@ -2,9 +2,11 @@
 //! policy: 0 ok, 1 a threshold failed, 2 usage or input error, 3 runtime failure.
 //! Holds no load, shape or output logic: it builds the same plan a scenario file would.
 
+mod anomaly;
 mod hpa;
 mod load;
 mod logger;
+mod model;
 mod shape;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +52,12 @@ enum Command {
     Shape(shape::ShapeCommand),
     /// What the Kubernetes HPA controller would decide, from kubectl's objects.
     Hpa(hpa::HpaArgs),
+    /// Trace anomaly detection: train an Isolation Forest, score traces, inspect a model.
+    #[command(subcommand)]
+    Anomaly(anomaly::AnomalyCommand),
+    /// Train, evaluate and apply CPU ~ load models and load forecasters.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -66,6 +74,8 @@ pub fn main() -> i32 {
         Command::Load(args) => load::run(*args),
         Command::Shape(cmd) => shape::run(cmd),
         Command::Hpa(args) => hpa::run(args),
+        Command::Anomaly(cmd) => anomaly::run(cmd),
+        Command::Model(cmd) => model::run(cmd),
     };
     match result {
         Ok(code) => code,

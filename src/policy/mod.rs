@@ -7,6 +7,7 @@
 pub mod guard;
 pub mod hpa;
 pub mod kpa;
+pub mod predictive;
 
 use serde::{Deserialize, Serialize};
 
