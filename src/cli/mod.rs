@@ -70,13 +70,15 @@ pub fn main() -> i32 {
         }
     };
     logger::install(cli.verbose);
-    let result = match cli.command {
+    // A panic is a bug in ctl; it still ends with the runtime-failure code, not Rust's 101.
+    let result = std::panic::catch_unwind(move || match cli.command {
         Command::Load(args) => load::run(*args),
         Command::Shape(cmd) => shape::run(cmd),
         Command::Hpa(args) => hpa::run(args),
         Command::Anomaly(cmd) => anomaly::run(cmd),
         Command::Model(cmd) => model::run(cmd),
-    };
+    })
+    .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error (a bug in ctl; please report it)")));
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -89,13 +91,19 @@ pub fn main() -> i32 {
 /// Parses a duration: humantime (`90s`, `2m`, `1h30m`, `500ms`) or bare seconds (`30`, `0.5`).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return if secs.is_finite() && secs >= 0.0 {
-            Ok(std::time::Duration::from_secs_f64(secs))
-        } else {
-            Err(format!("expected a duration like 30s, 2m or 1h30m, found '{text}'"))
-        };
+    let expected = || format!("expected a duration like 30s, 2m or 1h30m, found '{text}'");
+    let duration = match t.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
+            std::time::Duration::try_from_secs_f64(secs).map_err(|_| expected())?
+        }
+        Ok(_) => return Err(expected()),
+        Err(_) => humantime::parse_duration(t).map_err(|_| expected())?,
+    };
+    if duration > MAX_DURATION {
+        return Err(format!("expected a duration of at most 366 days, found '{text}'"));
     }
-    humantime::parse_duration(t)
-        .map_err(|_| format!("expected a duration like 30s, 2m or 1h30m, found '{text}'"))
+    Ok(duration)
 }
+
+/// The longest duration any flag takes: a year of load is a mistake, not an experiment.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);

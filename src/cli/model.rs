@@ -80,7 +80,7 @@ pub struct EvalArgs {
           default_values = ["naive", "holt", "holt-damped"])]
     pub forecasters: Vec<Forecaster>,
     /// Steps ahead for --forecast.
-    #[arg(long, short = 'H', default_value_t = 1)]
+    #[arg(long, short = 'H', default_value_t = 1, value_parser = parse_horizon)]
     pub horizon: usize,
     /// Write the metric table as CSV (model,case,mae,mape,mase,r2,n).
     #[arg(long, value_name = "FILE")]
@@ -102,7 +102,7 @@ pub struct PredictArgs {
     pub forecast: Option<String>,
     #[arg(long, value_parser = Forecaster::parse, default_value = "holt-damped")]
     pub forecaster: Forecaster,
-    #[arg(long, short = 'H', default_value_t = 1)]
+    #[arg(long, short = 'H', default_value_t = 1, value_parser = parse_horizon)]
     pub horizon: usize,
     /// Write the CSV here instead of stdout.
     #[arg(long, value_name = "FILE")]
@@ -377,4 +377,12 @@ fn predict(a: PredictArgs) -> anyhow::Result<i32> {
         None => print!("{csv}"),
     }
     Ok(EXIT_OK)
+}
+
+/// Steps ahead: at least 1, and bounded so a typo cannot allocate the machine away.
+fn parse_horizon(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(h) if (1..=100_000).contains(&h) => Ok(h),
+        _ => Err(format!("expected an integer from 1 to 100000, found '{text}'")),
+    }
 }

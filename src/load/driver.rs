@@ -25,8 +25,9 @@ pub enum Mode {
 /// State shared by every user's transaction.
 pub struct Shared {
     pub workload: Workload,
-    /// The host as a URL, and each request kind resolved against it (indexed like the workload).
-    pub base_url: reqwest::Url,
+    /// The host without a trailing `/`, and each request kind resolved against it (indexed
+    /// like the workload).
+    pub base_url: String,
     pub resolved: Vec<ResolvedRequest>,
     pub recorder: Arc<Recorder>,
     pub mode: Mode,
@@ -62,7 +63,8 @@ pub fn build_attack(
     config.no_print_metrics = true;
     config.no_error_summary = true;
     config.quiet = 1;
-    config.timeout = Some(format!("{}", timeout.as_secs().max(1)));
+    // goose's own setting wins over the client builder's; it takes fractional seconds.
+    config.timeout = Some(timeout.as_secs_f64().max(0.001).to_string());
 
     let on_start = {
         let shared = shared.clone();
@@ -123,10 +125,17 @@ async fn step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
             // A queued ticket needs no timer; only an idle worker arms one.
             let ticket = match tickets.try_recv() {
                 Ok(ticket) => Some(ticket),
-                Err(_) => tokio::time::timeout(IDLE_WAIT, tickets.recv_async())
-                    .await
-                    .ok()
-                    .and_then(Result::ok),
+                // The pacer is done (end of schedule or stop): nothing will come; don't spin.
+                Err(flume::TryRecvError::Disconnected) => {
+                    tokio::time::sleep(IDLE_WAIT).await;
+                    None
+                }
+                Err(flume::TryRecvError::Empty) => {
+                    tokio::time::timeout(IDLE_WAIT, tickets.recv_async())
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                }
             };
             if let Some(ticket) = ticket {
                 send(user, shared, ticket.intended).await;
@@ -147,8 +156,11 @@ pub struct ResolvedRequest {
 pub fn resolve_requests(
     workload: &Workload,
     host: &str,
-) -> Result<(reqwest::Url, Vec<ResolvedRequest>), String> {
-    let base = reqwest::Url::parse(host).map_err(|e| format!("host '{host}': {e}"))?;
+) -> Result<(String, Vec<ResolvedRequest>), String> {
+    reqwest::Url::parse(host).map_err(|e| format!("host '{host}': {e}"))?;
+    // Locust appends the path to the host (`http://h/api` + `/x` = `http://h/api/x`), while
+    // `Url::join` would replace the host's path.
+    let prefix = host.trim_end_matches('/').to_string();
     let resolved = workload
         .requests
         .iter()
@@ -157,7 +169,7 @@ pub fn resolve_requests(
                 .map_err(|e| format!("method {}: {e}", r.method))?;
             let fixed_url = match r.params.is_empty() {
                 true => Some(
-                    base.join(&r.path.render(&[]))
+                    join(&prefix, &r.path.render(&[]))
                         .map_err(|e| format!("path of {}: {e}", r.name))?,
                 ),
                 false => None,
@@ -165,7 +177,12 @@ pub fn resolve_requests(
             Ok(ResolvedRequest { method, fixed_url })
         })
         .collect::<Result<_, String>>()?;
-    Ok((base, resolved))
+    Ok((prefix, resolved))
+}
+
+/// `prefix` + `path` as a URL.
+fn join(prefix: &str, path: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(&format!("{prefix}{path}")).map_err(|e| e.to_string())
 }
 
 /// Sends one request of the mix through goose's shared client and records it against
@@ -182,7 +199,7 @@ async fn send(user: &mut GooseUser, shared: &Shared, intended: Instant) {
     let resolved = &shared.resolved[key];
     let url = match &resolved.fixed_url {
         Some(url) => Ok(url.clone()),
-        None => shared.base_url.join(&rendered.path),
+        None => join(&shared.base_url, &rendered.path),
     };
     shared.recorder.start_request();
     let sent = Instant::now();

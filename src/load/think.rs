@@ -30,7 +30,8 @@ impl ThinkTime {
             ThinkTime::Between { min, max } if max > min => rng.random_range(min..max),
             ThinkTime::Between { min, .. } => min,
         };
-        Duration::from_secs_f64(secs.max(0.0))
+        // An exponential draw can exceed the cap; clamp rather than overflow `Duration`.
+        Duration::from_secs_f64(secs.clamp(0.0, 10.0 * MAX_THINK_SECS))
     }
 
     /// Mean think time in seconds.
@@ -53,6 +54,9 @@ impl std::fmt::Display for ThinkTime {
     }
 }
 
+/// A day: longer pauses are typos, and `Duration` must be able to hold every sample.
+const MAX_THINK_SECS: f64 = 86_400.0;
+
 fn seconds(text: &str, what: &str) -> Result<f64, String> {
     let v: f64 = text
         .trim()
@@ -60,6 +64,9 @@ fn seconds(text: &str, what: &str) -> Result<f64, String> {
         .map_err(|_| format!("{what}: expected seconds as a number, found '{text}'"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{what}: expected a finite number >= 0, found '{text}'"));
+    }
+    if v > MAX_THINK_SECS {
+        return Err(format!("{what}: expected at most {MAX_THINK_SECS} seconds, found '{text}'"));
     }
     Ok(v)
 }
@@ -106,7 +113,9 @@ mod tests {
             "between:2,4".parse::<ThinkTime>().unwrap(),
             ThinkTime::Between { min: 2.0, max: 4.0 }
         );
-        for bad in ["x", "-1", "NaN", "exp:", "between:4,2", "between:2", "gauss:1"] {
+        for bad in
+            ["x", "-1", "NaN", "exp:", "between:4,2", "between:2", "gauss:1", "1e300", "exp:1e300"]
+        {
             assert!(bad.parse::<ThinkTime>().is_err(), "{bad}");
         }
     }

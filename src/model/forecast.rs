@@ -38,8 +38,11 @@ impl Forecaster {
             let a = arg.ok_or_else(|| format!("'{kind}' needs a period: {kind}:PERIOD"))?;
             let a = a.strip_prefix("period=").unwrap_or(a);
             match a.parse::<usize>() {
-                Ok(p) if p >= 2 => Ok(p),
-                _ => Err(format!("{kind}: period must be an integer >= 2, found '{a}'")),
+                // Bounded so `2 * period` and the seasonal buffers stay sane.
+                Ok(p) if (2..=100_000).contains(&p) => Ok(p),
+                _ => {
+                    Err(format!("{kind}: period must be an integer from 2 to 100000, found '{a}'"))
+                }
             }
         };
         let no_arg = |f: Forecaster| match arg {

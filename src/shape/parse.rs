@@ -74,7 +74,9 @@ pub enum ShapeError {
     Flag { flag: &'static str, expected: &'static str, found: String },
     #[error("{flag} only applies to trace shapes, not to '{arg}'")]
     NotATrace { flag: &'static str, arg: String },
-    #[error("{what} needs the run duration (--duration)")]
+    #[error(
+        "{what} needs the run duration (-t/--run-time with ctl load, -d/--duration with ctl shape show)"
+    )]
     NeedsDuration { what: &'static str },
     /// The run duration does not fit the shape (e.g. shorter than one weibull stage).
     #[error("{0}")]

@@ -227,10 +227,11 @@ impl WorkloadFile {
                     format!("method: expected one of {}, found '{}'", METHODS.join(", "), r.method),
                 ));
             }
-            if !r.path.starts_with('/') {
+            // `//host/x` would be a different host once appended to the target URL.
+            if !r.path.starts_with('/') || r.path.starts_with("//") {
                 return Err(invalid(
                     location,
-                    format!("path: expected a path starting with '/', found '{}'", r.path),
+                    format!("path: expected a path starting with a single '/', found '{}'", r.path),
                 ));
             }
             if r.weight == 0 {

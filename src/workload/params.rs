@@ -5,6 +5,9 @@
 use rand::Rng;
 use serde::Deserialize;
 
+/// Widest `pad` / `decimals` accepted: wider is a typo that would make huge requests.
+const MAX_WIDTH: usize = 64;
+
 /// One bound of an `int` range: a literal or `NAME`, `NAME+N`, `NAME-N` of an earlier param.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
@@ -92,6 +95,9 @@ impl Params {
                             Some((s, o, spec.decimals.unwrap_or(4)))
                         }
                     };
+                    if spec.pad.unwrap_or(0) > MAX_WIDTH || spec.decimals.unwrap_or(0) > MAX_WIDTH {
+                        return Err(at(format!("pad/decimals: expected at most {MAX_WIDTH}")));
+                    }
                     Kind::Int { low, high, pad: spec.pad.unwrap_or(0), affine }
                 }
                 (None, Some(choices)) if !choices.is_empty() => Kind::Choice(choices.clone()),

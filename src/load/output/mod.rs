@@ -28,13 +28,13 @@ pub use threshold::{Threshold, ThresholdError, ThresholdResult};
 /// usually writes several and "permission denied" alone does not say which one failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("cannot serialize {}: {source}", path.display())]
+    #[error("cannot serialize {}", path.display())]
     Json {
         path: PathBuf,
         #[source]
@@ -69,7 +69,11 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), OutputErr
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);
     std::fs::write(&tmp, contents).map_err(|e| OutputError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| OutputError::io(path, e))
+    std::fs::rename(&tmp, path).map_err(|e| {
+        // Leave nothing behind when the target cannot be replaced (e.g. it is a directory).
+        let _ = std::fs::remove_file(&tmp);
+        OutputError::io(path, e)
+    })
 }
 
 #[cfg(test)]

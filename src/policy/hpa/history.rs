@@ -99,11 +99,18 @@ pub fn change_in_period(events: &[ScaleEvent], period_seconds: i32, now: Time) -
     events.iter().filter(|e| e.timestamp > cutoff).fold(0i32, |a, e| a.saturating_add(e.change))
 }
 
+/// 9999-12-31T23:59:59Z in Unix seconds.
+const LAST_RFC3339_SECOND: f64 = 253_402_300_799.0;
+
 /// Unix seconds as RFC 3339 text (UTC, millisecond precision when fractional).
 pub fn format_time(t: Time) -> String {
     let secs = t.floor();
     let millis = ((t - secs) * 1000.0).round() as u32;
     let (secs, millis) = if millis >= 1000 { (secs + 1.0, 0) } else { (secs, millis) };
+    // humantime's RFC 3339 formatter fails (and `to_string` panics) outside years 1970..=9999.
+    if !(0.0..=LAST_RFC3339_SECOND).contains(&secs) {
+        return format!("{t}");
+    }
     let Some(st) = system_time(secs, millis) else { return format!("{t}") };
     if millis == 0 {
         humantime::format_rfc3339_seconds(st).to_string()

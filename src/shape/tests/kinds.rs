@@ -85,7 +85,7 @@ fn weibull_needs_a_long_enough_duration() {
     let spec = ShapeSpec::parse("weibull:", &TraceOptions::default()).unwrap();
     assert_eq!(
         spec.build(None).unwrap_err().to_string(),
-        "the weibull shape needs the run duration (--duration)"
+        "the weibull shape needs the run duration (-t/--run-time with ctl load, -d/--duration with ctl shape show)"
     );
     assert!(spec.build(Some(19.0)).unwrap_err().to_string().contains("shorter than one stage"));
     // One stage: linspace(min, stop, 1) == [min], held forever.
@@ -214,7 +214,7 @@ fn trace_flags_are_checked() {
             .unwrap();
     assert_eq!(
         fit.build(None).unwrap_err().to_string(),
-        "--fit (stretching the trace over the run) needs the run duration (--duration)"
+        "--fit (stretching the trace over the run) needs the run duration (-t/--run-time with ctl load, -d/--duration with ctl shape show)"
     );
 }
 
