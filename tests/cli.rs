@@ -401,3 +401,19 @@ fn users_leave_their_think_time_when_the_run_stops() {
     let elapsed = started.elapsed();
     assert!(elapsed < std::time::Duration::from_secs(15), "took {elapsed:?}");
 }
+
+#[test]
+fn unusable_outputs_and_threshold_scopes_are_refused_before_the_run() {
+    let dir = Dir::new("early-refusal");
+    // A directory cannot be a JSON file: refused at once (exit 2), no load is sent.
+    std::fs::create_dir_all(dir.join("adir")).unwrap();
+    let o =
+        ctl(&dir.path, &["load", "--shape", "const:5", "-t", "30s", "--json", "adir", "--quiet"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("adir"), "{}", stderr(&o));
+    // A threshold scoped to a request the workload does not have.
+    let o =
+        ctl(&dir.path, &["load", "--shape", "const:5", "-t", "30s", "--threshold", "/nope:p95<1s"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("GET /"), "{}", stderr(&o));
+}

@@ -231,6 +231,24 @@ fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
         .iter()
         .map(|t| t.parse::<Threshold>().map_err(UsageError::boxed))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // A scope that names no request of the workload would fail only after the whole run.
+    for t in &thresholds {
+        if let Some(scope) = &t.scope {
+            let matches = workload.requests.iter().any(|r| {
+                r.name == scope.name
+                    && scope.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&r.method))
+            });
+            if !matches {
+                let names: Vec<String> =
+                    workload.requests.iter().map(|r| format!("{} {}", r.method, r.name)).collect();
+                return Err(UsageError::boxed(format!(
+                    "--threshold '{}': no request of the workload is named that (requests: {})",
+                    t.expr,
+                    names.join(", ")
+                )));
+            }
+        }
+    }
     let shape_text = shape.describe();
     Ok(Resolved {
         plan: LoadPlan {
@@ -278,9 +296,15 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     for path in [&args.csv, &args.json, &args.hdr, &args.html].into_iter().flatten() {
         create_parent(path)?;
     }
+    // Fail on an unwritable output before the run, not after it.
+    for path in [&args.json, &args.hdr, &args.html].into_iter().flatten() {
+        std::fs::File::create(path)
+            .map_err(|e| UsageError::boxed(format!("cannot write {path}: {e}")))?;
+    }
     let mut csv = match &args.csv {
         Some(prefix) => Some(CsvSink {
-            writer: LocustCsvWriter::create(prefix, args.csv_full_history)?,
+            writer: LocustCsvWriter::create(prefix, args.csv_full_history)
+                .map_err(UsageError::boxed)?,
             error: None,
         }),
         None => None,

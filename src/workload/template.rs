@@ -32,14 +32,15 @@ impl Template {
                     literal.push('}');
                 }
                 '{' => {
+                    let column = text[..i].chars().count() + 1;
                     let rest = &text[i + 1..];
                     let end = rest
                         .find('}')
-                        .ok_or_else(|| format!("column {}: expected '}}' to close '{{'", i + 1))?;
+                        .ok_or_else(|| format!("column {column}: expected '}}' to close '{{'"))?;
                     let name = &rest[..end];
                     let index = params
                         .index_of(name)
-                        .ok_or_else(|| format!("column {}: expected a parameter defined in `params`, found '{{{name}}}'", i + 1))?;
+                        .ok_or_else(|| format!("column {column}: expected a parameter defined in `params`, found '{{{name}}}'"))?;
                     if !literal.is_empty() {
                         pieces.push(Piece::Text(std::mem::take(&mut literal)));
                     }
@@ -51,7 +52,7 @@ impl Template {
                 '}' => {
                     return Err(format!(
                         "column {}: unmatched '}}' (write '}}}}' for a literal brace)",
-                        i + 1
+                        text[..i].chars().count() + 1
                     ));
                 }
                 c => literal.push(c),
