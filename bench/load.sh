@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Load-engine benchmark for ctl: loopback only, every run bounded in time.
 #
-#   bench/load.sh            full mode (~19 min): RSS sampled after 1 and 10 minutes
-#   bench/load.sh --quick    quick mode (~5 min): RSS sampled after 10 s and 60 s
-#   bench/load.sh --throughput-only   only the req/s comparison (~2.5 min)
+#   bench/load.sh            full mode (~23 min): RSS sampled after 1 and 10 minutes
+#   bench/load.sh --quick    quick mode (~9 min): RSS sampled after 10 s and 60 s
+#   bench/load.sh --throughput-only   only the req/s comparison (~6 min)
 #
 # Options: --port N (default 18080), --duration S (seconds per throughput run, default 15),
+#          --rounds N (interleaved throughput rounds, median reported; default 3),
 #          --out DIR (default bench/out/<date>), --no-install (fail instead of apt/pip).
 #
 # One nginx worker pinned to CPU 0 serves `200 ok` on 127.0.0.1:PORT; every load generator is
@@ -21,6 +22,7 @@ PORT=18080
 DUR=15
 INSTALL=1
 TP_ONLY=0
+ROUNDS=3
 OUT=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift ;;
         --no-install) INSTALL=0 ;;
         --throughput-only) TP_ONLY=1 ;;
+        --rounds) ROUNDS=$2; shift ;;
         -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
@@ -183,17 +186,22 @@ PY
 }
 
 : >"$OUT/throughput.txt"
-run_gen wrk taskset -c 1 wrk -t1 -c32 -d"${DUR}s" "$TARGET/"
-run_gen goose taskset -c 1 "$GOOSE" --host "$TARGET" -u 32 --increase-rate 1000 --run-time "${DUR}s" --quiet
-run_gen locust taskset -c 1 python3 -m locust -f "$BENCH/locustfile.py" --headless -u 32 -r 32 \
-    -t "${DUR}s" -H "$TARGET" --only-summary --loglevel WARNING
-for mif in 16 32 64 128; do
-    run_gen "ctl-rate-mif$mif" taskset -c 1 "$CTL" load -H "$TARGET" --shape const:200000 --model rate \
-        --max-in-flight "$mif" -t "${DUR}s" --quiet --json "$OUT/ctl-rate-mif$mif.json"
+# Generators take turns, ROUNDS times, and the report takes each one's median: single runs on
+# this machine move by 10-25 %, and interleaving spreads slow spells over everyone.
+for round in $(seq 1 "$ROUNDS"); do
+    log "throughput round $round of $ROUNDS"
+    run_gen wrk taskset -c 1 wrk -t1 -c32 -d"${DUR}s" "$TARGET/"
+    run_gen goose taskset -c 1 "$GOOSE" --host "$TARGET" -u 32 --increase-rate 1000 --run-time "${DUR}s" --quiet
+    run_gen locust taskset -c 1 python3 -m locust -f "$BENCH/locustfile.py" --headless -u 32 -r 32 \
+        -t "${DUR}s" -H "$TARGET" --only-summary --loglevel WARNING
+    for mif in 16 32 64; do
+        run_gen "ctl-rate-mif$mif" taskset -c 1 "$CTL" load -H "$TARGET" --shape const:200000 --model rate \
+            --max-in-flight "$mif" -t "${DUR}s" --quiet --json "$OUT/ctl-rate-mif$mif.json"
+    done
+    # For information (not a target): ctl's closed model, 32 users without think time.
+    run_gen ctl-users32 taskset -c 1 "$CTL" load -H "$TARGET" -u 32 -r 1000 --model users --think-time 0 \
+        -t "${DUR}s" --quiet --json "$OUT/ctl-users32.json"
 done
-# For information (not a target): ctl's closed model, 32 users without think time.
-run_gen ctl-users32 taskset -c 1 "$CTL" load -H "$TARGET" -u 32 -r 1000 --model users --think-time 0 \
-    -t "${DUR}s" --quiet --json "$OUT/ctl-users32.json"
 
 # ---------------------------------------------------------------- MAPE + pacer lag
 if [ "$TP_ONLY" = 0 ]; then
@@ -231,11 +239,17 @@ fi
 python3 - "$OUT" "$TP_ONLY" <<'PY' | tee "$OUT/summary.txt"
 import csv, json, re, sys
 out, tp_only = sys.argv[1], sys.argv[2] == "1"
-tp = {l.split()[0]: (float(l.split()[1]), l.split()[2], l.split()[3]) for l in open(f"{out}/throughput.txt")}
+runs = {}
+for l in open(f"{out}/throughput.txt"):
+    name, rps, cpu, other = l.split()
+    runs.setdefault(name, []).append((float(rps), cpu, other))
+# The median run of each generator (by req/s), with that run's CPU figures.
+tp = {k: sorted(v)[len(v) // 2] for k, v in runs.items()}
+rounds = max(len(v) for v in runs.values())
 goose = tp.get("goose", (0, ""))[0]
 ctl_rate = {k: v for k, v in tp.items() if k.startswith("ctl-rate")}
 best = max(ctl_rate, key=lambda k: ctl_rate[k][0]) if ctl_rate else None
-print("\n== sustained throughput (nginx stub_status, middle of each run; generator on 1 core) ==")
+print(f"\n== sustained throughput (nginx stub_status, middle of each run; generator on 1 core; median of {rounds} interleaved runs) ==")
 print(f"{'generator':<22}{'req/s':>10}{'x goose':>10}{'gen CPU':>10}{'other CPU1':>12}")
 for k, (rps, cpu, other) in tp.items():
     mark = "  <- best ctl rate" if k == best else ""
