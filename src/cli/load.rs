@@ -198,9 +198,9 @@ fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
         (None, None) => Duration::from_secs(60),
     };
 
+    let horizon = load::engine::run_horizon(&shape, duration);
     let model = match args.model.unwrap_or(default_model) {
         ModelArg::Users => {
-            let horizon = duration.or(shape.natural_duration()).unwrap_or(86_400.0);
             if shape.max_value(horizon) > MAX_POOL as f64 {
                 return Err(UsageError::boxed(format!(
                     "users model: the shape asks for more than {MAX_POOL} users"
@@ -214,7 +214,6 @@ fn resolve(args: &LoadArgs) -> anyhow::Result<Resolved> {
         ModelArg::Rate => {
             let arrivals: ArrivalProcess =
                 args.arrivals.parse().map_err(|e| UsageError::boxed(format!("--arrivals: {e}")))?;
-            let horizon = duration.or(shape.natural_duration()).unwrap_or(86_400.0);
             // Little's law with a generous 0.5 s per request: idle workers are cheap.
             let default_pool = ((shape.max_value(horizon) * 0.5).ceil() as usize).clamp(64, 10_000);
             let max_in_flight = args.max_in_flight.unwrap_or(default_pool);

@@ -73,6 +73,14 @@ pub enum LoadError {
     Start(#[from] std::io::Error),
 }
 
+/// How far ahead a run without its own end plans (arrivals, pool size): one day.
+const OPEN_ENDED_HORIZON_SECS: f64 = 86_400.0;
+
+/// The span a run plans for: its duration, else the shape's own length, else one day.
+pub fn run_horizon(shape: &Shape, duration: Option<f64>) -> f64 {
+    duration.or(shape.natural_duration()).unwrap_or(OPEN_ENDED_HORIZON_SECS)
+}
+
 /// Shape ticks: how often the users model re-reads the shape.
 const TICK: Duration = Duration::from_millis(50);
 /// How long to wait for the user pool before giving up.
@@ -91,7 +99,7 @@ pub fn run(
         .map(|r| RequestKey { method: r.method.clone(), name: r.name.clone() })
         .collect();
     let recorder = Arc::new(Recorder::new(keys.clone()));
-    let horizon = plan.duration.or(plan.shape.natural_duration()).unwrap_or(86_400.0);
+    let horizon = run_horizon(&plan.shape, plan.duration);
     let peak = plan.shape.max_value(horizon);
 
     let (mode, pool, ticket_rx) = match &plan.model {
