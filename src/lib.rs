@@ -4,6 +4,7 @@
 
 pub mod anomaly;
 pub mod cli;
+pub mod cluster;
 pub mod emulator;
 pub mod load;
 pub mod model;

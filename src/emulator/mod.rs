@@ -16,15 +16,19 @@
 
 mod cluster;
 mod dispatch;
+pub mod live;
 pub mod quantity;
 mod replica;
 mod request;
+pub mod server;
 mod snapshot;
 pub mod topology;
 mod validate;
 
 pub use cluster::{Cluster, EmulatorError};
+pub use live::{Completion, LiveCluster, LiveState, TraceRecord};
 pub use request::{Event, RequestId, Span, Trace};
+pub use server::{EmbeddedCluster, ServeError, ServeOptions};
 pub use snapshot::{
     ClusterSnapshot, DeploymentSnapshot, LATENCY_BUCKETS_MS, LatencyHistogram, PodPhase,
     PodSnapshot, ServiceStats,
