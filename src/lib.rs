@@ -5,10 +5,13 @@
 pub mod anomaly;
 pub mod cli;
 pub mod cluster;
+pub mod control;
 pub mod emulator;
+pub mod experiment;
 pub mod load;
 pub mod model;
 pub mod observe;
 pub mod policy;
 pub mod shape;
+pub mod stress;
 pub mod workload;

@@ -3,11 +3,15 @@
 //! Holds no load, shape or output logic: it builds the same plan a scenario file would.
 
 mod anomaly;
+mod campaign;
+mod control;
 mod hpa;
 mod load;
 mod logger;
 mod model;
+mod serve;
 mod shape;
+mod stress;
 
 use clap::{Parser, Subcommand};
 
@@ -58,6 +62,14 @@ enum Command {
     /// Train, evaluate and apply CPU ~ load models and load forecasters.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Start the embedded cluster on its own (app, Kubernetes API, /metrics, Jaeger API).
+    Serve(serve::ServeArgs),
+    /// CPU and memory stress inside pods through the Kubernetes exec API.
+    Stress(stress::StressArgs),
+    /// The closed loop: observe, detect anomalies, decide, guard and scale.
+    Control(Box<control::ControlArgs>),
+    /// Run a closed-loop experiment from a scenario file.
+    Campaign(campaign::CampaignArgs),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -77,6 +89,10 @@ pub fn main() -> i32 {
         Command::Hpa(args) => hpa::run(args),
         Command::Anomaly(cmd) => anomaly::run(cmd),
         Command::Model(cmd) => model::run(cmd),
+        Command::Serve(args) => serve::run(args),
+        Command::Stress(args) => stress::run(args),
+        Command::Control(args) => control::run(*args),
+        Command::Campaign(args) => campaign::run(args),
     })
     .unwrap_or_else(|_| Err(anyhow::anyhow!("internal error (a bug in ctl; please report it)")));
     match result {

@@ -1,0 +1,1 @@
+//! The closed loop: observe -> detect -> decide -> guard -> act (placeholder, being written).

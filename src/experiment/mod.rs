@@ -1,0 +1,1 @@
+//! Campaigns: scenario files, run folders, summaries and the HTML report (placeholder, being written).

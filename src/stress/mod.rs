@@ -1,0 +1,1 @@
+//! Stressors: specs, the scripts in `stressors/`, and the runner (placeholder, being written).
