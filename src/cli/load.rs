@@ -8,7 +8,6 @@ use crate::load::output::{
 };
 use crate::load::progress::Progress;
 use crate::load::stats::{RunTotals, SecondStats};
-use crate::load::target::EmbeddedTarget;
 use crate::load::{self, LoadPlan, Model, SecondSink, ThinkTime};
 use crate::shape::{ArrivalProcess, ShapeSpec};
 use crate::workload::Workload;
@@ -68,9 +67,14 @@ pub struct LoadArgs {
     /// Run time (Locust's -t): 90s, 5m, 1h30m; default: the shape's own length, else until Ctrl-C.
     #[arg(short = 't', long, value_parser = parse_duration)]
     pub run_time: Option<Duration>,
-    /// Target base URL; default: an embedded HTTP target on 127.0.0.1.
+    /// Target base URL; default: the embedded cluster, started in-process on 127.0.0.1 (its
+    /// URLs, /metrics included, are printed at the start).
     #[arg(short = 'H', long)]
     pub host: Option<String>,
+    /// Embedded cluster topology (no --host): hotel, tasks, webapp or a YAML file; default: the
+    /// first of webapp, hotel, tasks whose routes answer every request of the workload.
+    #[arg(long, value_name = "NAME|FILE")]
+    pub topology: Option<String>,
     /// Accepted for Locust compatibility (ctl is always headless).
     #[arg(long)]
     pub headless: bool,
@@ -95,7 +99,7 @@ pub struct LoadArgs {
     /// Pass/fail rule, e.g. 'p95<500ms' or 'error_rate<1%' (repeatable); exit 1 if violated.
     #[arg(long = "threshold", value_name = "RULE")]
     pub thresholds: Vec<String>,
-    /// Seed of the arrival process (rate model).
+    /// Seed of the arrival process (rate model) and of the embedded cluster's emulation.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// No progress display and no end summary on stderr.
@@ -279,15 +283,31 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
             "--host: expected a URL like http://127.0.0.1:8080, found '{h}'"
         )));
     }
+    if host_arg.is_some() && args.topology.is_some() {
+        return Err(UsageError::boxed(
+            "--topology: only for the embedded cluster; leave it out with --host",
+        ));
+    }
     let embedded = match host_arg {
         Some(_) => None,
-        None => Some(EmbeddedTarget::start().context("starting the embedded target")?),
+        None => Some(super::serve::start_for_load(
+            args.topology.as_deref(),
+            args.seed,
+            &plan.workload,
+            args.quiet,
+        )?),
     };
     let host = match (host_arg, &embedded) {
         (Some(h), _) => h.to_string(),
-        (None, Some(t)) => t.url(),
-        (None, None) => unreachable!("an embedded target exists when no host is given"),
+        (None, Some(e)) => e.cluster.app_url(),
+        (None, None) => unreachable!("an embedded cluster exists when no host is given"),
     };
+    if let (Some(e), false) = (&embedded, args.quiet) {
+        eprintln!("ctl load: embedded cluster, topology {} (seed {})", e.topology, args.seed);
+        for (name, value) in super::serve::endpoints(&e.cluster) {
+            eprintln!("  {name}: {value}");
+        }
+    }
     plan.host = host.clone();
     let model = plan.model.clone();
     let duration = plan.duration;

@@ -2,6 +2,9 @@
 //! embedded cluster) and the calls ctl makes on it (pods, scale, exec, pod metrics). Works the
 //! same against the emulator and a real cluster; nothing here knows which one it talks to.
 
+pub mod exec;
+pub mod pods;
+
 use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -61,3 +64,6 @@ fn from_config(config: kube::Config) -> Result<Connection, ClusterError> {
     let client = kube::Client::try_from(config).map_err(|e| ClusterError::Client(e.to_string()))?;
     Ok(Connection { client, namespace, server })
 }
+
+pub mod deployments;
+pub mod scale;

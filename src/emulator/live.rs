@@ -54,6 +54,12 @@ pub struct LiveState {
     /// Free-form per-pod extension state for views that need it (e.g. exec'd stressors), keyed
     /// by view name; kept here so it shares the cluster's lock.
     pub extensions: HashMap<&'static str, Box<dyn std::any::Any + Send>>,
+    /// Stressors exec'd into pods through the Kubernetes API (their TTLs and memory).
+    pub stressors: super::server::kube::stressors::StressorTable,
+    /// Virtual time the sleeping driver will wake at on its own (-inf while it runs): a submit
+    /// wakes it only when it moved the next event earlier than that, which spares a futex wake
+    /// and a context switch per request under load.
+    driver_deadline: f64,
 }
 
 struct Shared {
@@ -105,6 +111,8 @@ impl LiveCluster {
                     .expect("static histogram bounds are valid"),
                 generation: 0,
                 extensions: HashMap::new(),
+                stressors: Default::default(),
+                driver_deadline: f64::NEG_INFINITY,
             }),
             wake: Condvar::new(),
             epoch: Instant::now(),
@@ -150,17 +158,12 @@ impl LiveCluster {
     pub fn lock(&self) -> MutexGuard<'_, LiveState> {
         let now = self.now();
         let mut state = self.raw_lock();
-        let events = state.cluster.advance_to(now);
-        self.dispatch(&mut state, events);
+        self.shared.advance(&mut state, now);
         state
     }
 
     fn raw_lock(&self) -> MutexGuard<'_, LiveState> {
         self.shared.raw_lock()
-    }
-
-    fn dispatch(&self, state: &mut LiveState, events: Vec<Event>) {
-        self.shared.dispatch(state, events);
     }
 
     /// The route for an HTTP request line.
@@ -173,13 +176,17 @@ impl LiveCluster {
         let (tx, rx) = oneshot::channel();
         let now = self.now();
         let mut state = self.raw_lock();
+        // Process what is due first, so that its lateness is measured.
+        self.shared.advance(&mut state, now);
         let id = state.cluster.submit(route, now)?;
         state.waiters.insert(id, tx);
         // The submit may have produced events (an immediate 503) or an earlier next event.
-        let events = state.cluster.advance_to(now);
-        self.dispatch(&mut state, events);
+        self.shared.advance(&mut state, now);
+        let wake = state.cluster.next_event_time().is_some_and(|t| t < state.driver_deadline);
         drop(state);
-        self.shared.wake.notify_one();
+        if wake {
+            self.shared.wake.notify_one();
+        }
         Ok(rx)
     }
 
@@ -223,7 +230,20 @@ impl Shared {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Processes everything due by `now`, recording how late the earliest due event is.
+    fn advance(&self, state: &mut LiveState, now: f64) {
+        if let Some(due) = state.cluster.next_event_time().filter(|&due| due <= now) {
+            let late_us = ((now - due) * 1e6).max(1.0) as u64;
+            state.timing_error_us.saturating_record(late_us);
+        }
+        let events = state.cluster.advance_to(now);
+        self.dispatch(state, events);
+    }
+
     fn dispatch(&self, state: &mut LiveState, events: Vec<Event>) {
+        if events.is_empty() {
+            return;
+        }
         let mut changed = false;
         for event in events {
             match event {
@@ -255,27 +275,27 @@ impl Shared {
     }
 }
 
+/// The longest the driver sleeps with nothing due (seconds): it also checks `stop` this often.
+const MAX_SLEEP: f64 = 0.2;
+
 /// The driver loop: process what is due, then sleep until the next event or a wake-up.
 fn drive(shared: &Shared) {
     let mut state = shared.raw_lock();
     while !shared.stop.load(Ordering::SeqCst) {
         let now = shared.now();
         let due = state.cluster.next_event_time();
-        if let Some(due) = due.filter(|&due| due <= now) {
-            let late_us = ((now - due) * 1e6).max(1.0) as u64;
-            state.timing_error_us.saturating_record(late_us);
-            let events = state.cluster.advance_to(now);
-            shared.dispatch(&mut state, events);
+        if due.is_some_and(|due| due <= now) {
+            shared.advance(&mut state, now);
             continue;
         }
-        let wait = due.map_or(Duration::from_millis(200), |due| {
-            Duration::from_secs_f64((due - now).clamp(0.0, 0.2))
-        });
+        let wait = due.map_or(MAX_SLEEP, |due| (due - now).clamp(0.0, MAX_SLEEP));
+        state.driver_deadline = now + wait;
         state = shared
             .wake
-            .wait_timeout(state, wait)
+            .wait_timeout(state, Duration::from_secs_f64(wait))
             .map(|(guard, _)| guard)
             .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        state.driver_deadline = f64::NEG_INFINITY;
     }
 }
 

@@ -9,7 +9,6 @@ mod pacer;
 pub mod progress;
 pub mod recorder;
 pub mod stats;
-pub mod target;
 pub mod think;
 
 pub use engine::{LoadError, LoadPlan, Model, RunOutcome, SecondSink, run};

@@ -3,6 +3,8 @@
 //! pure data of `anomaly` and say where input was wrong; they hold no detection logic.
 
 pub mod jaeger;
+pub mod jaeger_api;
+pub mod metrics;
 pub mod training_csv;
 
 use crate::anomaly::Trace;

@@ -3,6 +3,7 @@
 //! (target vs achieved), latency percentiles and users. Every piece of text from the run
 //! (names, errors, host) is HTML-escaped.
 
+use super::chart::{Series, line_chart};
 use super::fmt::{html_escape as esc, human_us, trim_decimals, utc_iso};
 use super::summary::{LatencySummary, RunStatus, RunSummary};
 use super::{OutputError, clamped_percentile_us, write_atomic};
@@ -60,7 +61,7 @@ pub fn write_html_report(
     write_atomic(path, render_html(summary, seconds).as_bytes())
 }
 
-const CSS: &str = "\
+pub(crate) const CSS: &str = "\
 :root{--fg:#1f2430;--muted:#6b7280;--line:#e5e7eb;--bg:#f7f8fa;--ok:#15803d;--bad:#b91c1c;--warn:#b45309}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 main{max-width:1040px;margin:0 auto;padding:24px}h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 10px}
@@ -242,15 +243,6 @@ fn errors_tables(h: &mut String, s: &RunSummary) {
     }
 }
 
-/// One line of a chart.
-struct Series<'a> {
-    label: &'a str,
-    color: &'a str,
-    /// Dashed: the plan (target) rather than a measurement.
-    dashed: bool,
-    values: Vec<f64>,
-}
-
 fn charts(h: &mut String, s: &RunSummary, seconds: &[SecondRow]) {
     h.push_str("<h2>Over time</h2>");
     if seconds.is_empty() {
@@ -286,103 +278,6 @@ fn charts(h: &mut String, s: &RunSummary, seconds: &[SecondRow]) {
     line_chart(h, "Request rate (req/s)", &xs, &rate_series);
     line_chart(h, "Latency from intended start (ms)", &xs, &latency);
     line_chart(h, "Users", &xs, &users_series);
-}
-
-const W: f64 = 960.0;
-const H: f64 = 240.0;
-const LEFT: f64 = 56.0;
-const RIGHT: f64 = 12.0;
-const TOP: f64 = 10.0;
-const BOTTOM: f64 = 26.0;
-/// More points than pixels only bloats the file; longer runs are thinned by striding.
-const MAX_POINTS: usize = 1500;
-
-/// A round grid step (1, 2, 2.5 or 5 × 10^k) giving at most `steps` steps up to `max`.
-fn nice_step(max: f64, steps: f64) -> f64 {
-    if !max.is_finite() || max <= 0.0 {
-        return 1.0;
-    }
-    let raw = max / steps;
-    let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * mag)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * mag);
-    step.max(f64::MIN_POSITIVE)
-}
-
-fn line_chart(h: &mut String, title: &str, xs: &[f64], series: &[Series<'_>]) {
-    let x_max = xs.iter().cloned().fold(1.0f64, f64::max);
-    let y_top = series
-        .iter()
-        .flat_map(|s| s.values.iter().cloned())
-        .filter(|v| v.is_finite())
-        .fold(0.0f64, f64::max);
-    let y_step = nice_step(y_top, 4.0);
-    // As many grid steps as needed to reach the top, so the data fills the plot.
-    let y_ticks = (y_top / y_step).ceil().clamp(1.0, 4.0) as u32;
-    let y_max = y_step * f64::from(y_ticks);
-    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
-    let px = |x: f64| LEFT + x / x_max * pw;
-    let py = |y: f64| TOP + ph - (y / y_max).clamp(0.0, 1.0) * ph;
-
-    let _ = write!(h, "<figure><figcaption>{}</figcaption><div class=\"legend\">", esc(title));
-    for s in series {
-        let _ = write!(h, "<span><i style=\"background:{}\"></i>{}</span>", s.color, esc(s.label));
-    }
-    let _ =
-        write!(h, "</div><svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">", esc(title));
-    for i in 0..=y_ticks {
-        let v = y_step * f64::from(i);
-        let y = py(v);
-        let _ = write!(
-            h,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eef0f3\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
-            W - RIGHT,
-            LEFT - 6.0,
-            y + 4.0,
-            trim_decimals(v, 2)
-        );
-    }
-    let x_step = nice_step(x_max, 6.0);
-    let mut x = 0.0;
-    while x <= x_max + 1e-9 {
-        let _ = write!(
-            h,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}s</text>",
-            px(x),
-            H - 8.0,
-            trim_decimals(x, 0)
-        );
-        x += x_step;
-    }
-    let _ = write!(
-        h,
-        "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c9ced6\"/>",
-        W - RIGHT,
-        TOP + ph,
-        TOP + ph
-    );
-    let stride = xs.len().div_ceil(MAX_POINTS).max(1);
-    for s in series {
-        let points: Vec<String> = xs
-            .iter()
-            .zip(&s.values)
-            .step_by(stride)
-            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(if y.is_finite() { *y } else { 0.0 })))
-            .collect();
-        let dash = if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" };
-        let _ = write!(
-            h,
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"{dash} points=\"{}\"><title>{}</title></polyline>",
-            s.color,
-            points.join(" "),
-            esc(s.label)
-        );
-    }
-    h.push_str("</svg></figure>\n");
 }
 
 #[cfg(test)]
@@ -426,13 +321,5 @@ mod tests {
         assert_eq!((rows[1].rps, rows[1].errors_per_s, rows[1].users), (3.0, 1.0, 4));
         assert_eq!(rows[0].p50_ms, 1.5);
         assert_eq!(rows[1].p99_ms, 120.0);
-    }
-
-    #[test]
-    fn nice_axis_steps() {
-        assert_eq!(nice_step(0.0, 4.0), 1.0);
-        assert_eq!(nice_step(380.0, 4.0), 100.0);
-        assert_eq!(nice_step(7.0, 4.0), 2.0);
-        assert_eq!(nice_step(87.0, 4.0), 25.0);
     }
 }

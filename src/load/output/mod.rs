@@ -11,7 +11,8 @@
 
 use std::path::{Path, PathBuf};
 
-mod fmt;
+pub(crate) mod chart;
+pub(crate) mod fmt;
 pub mod hdr;
 pub mod html;
 pub mod locust;

@@ -1,0 +1,68 @@
+//! The scale subresource of a Deployment: read `spec.replicas`, `status.replicas` and the
+//! selector, and set `spec.replicas` with a merge patch (what `kubectl scale` and the HPA do;
+//! it touches nothing else on the Deployment).
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Patch, PatchParams};
+
+use super::Connection;
+
+/// A Kubernetes API call that failed: the call and the server's (or transport's) answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct ApiError(pub String);
+
+/// What the scale subresource says about one Deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleInfo {
+    pub spec_replicas: u32,
+    pub status_replicas: u32,
+    /// The label query of the Deployment's pods (`app=web`), if the server reported it.
+    pub selector: Option<String>,
+}
+
+fn api(conn: &Connection, namespace: &str) -> kube::Api<Deployment> {
+    kube::Api::namespaced(conn.client.clone(), namespace)
+}
+
+fn count(v: Option<i32>) -> u32 {
+    v.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
+}
+
+/// `GET .../deployments/{name}/scale`.
+pub async fn get_scale(
+    conn: &Connection,
+    namespace: &str,
+    name: &str,
+) -> Result<ScaleInfo, ApiError> {
+    let scale = api(conn, namespace)
+        .get_scale(name)
+        .await
+        .map_err(|e| ApiError(format!("get deployments/{name}/scale in {namespace}: {e}")))?;
+    let status = scale.status.unwrap_or_default();
+    Ok(ScaleInfo {
+        spec_replicas: count(scale.spec.and_then(|s| s.replicas)),
+        status_replicas: u32::try_from(status.replicas).unwrap_or(0),
+        selector: status.selector.filter(|s| !s.is_empty()),
+    })
+}
+
+/// `PATCH .../deployments/{name}/scale` with `{"spec":{"replicas":N}}`; returns the new scale.
+pub async fn set_replicas(
+    conn: &Connection,
+    namespace: &str,
+    name: &str,
+    replicas: u32,
+) -> Result<ScaleInfo, ApiError> {
+    let patch = Patch::Merge(serde_json::json!({"spec": {"replicas": replicas}}));
+    let scale =
+        api(conn, namespace).patch_scale(name, &PatchParams::default(), &patch).await.map_err(
+            |e| ApiError(format!("scale deployments/{name} in {namespace} to {replicas}: {e}")),
+        )?;
+    let status = scale.status.unwrap_or_default();
+    Ok(ScaleInfo {
+        spec_replicas: count(scale.spec.and_then(|s| s.replicas)),
+        status_replicas: u32::try_from(status.replicas).unwrap_or(0),
+        selector: status.selector.filter(|s| !s.is_empty()),
+    })
+}

@@ -1,0 +1,279 @@
+//! Inline SVG line charts for the HTML reports (`ctl load --html` and `ctl campaign`'s
+//! report.html): round grid steps, thinning of long series, and optional overlays: shaded
+//! x ranges (bands, e.g. stress windows), vertical markers (events) and horizontal
+//! reference lines (an SLO). No scripts; every label is HTML-escaped.
+
+use super::fmt::{html_escape as esc, trim_decimals};
+use std::fmt::Write as _;
+
+/// One line of a chart.
+pub(crate) struct Series<'a> {
+    pub label: &'a str,
+    pub color: &'a str,
+    /// Dashed: the plan (target) rather than a measurement.
+    pub dashed: bool,
+    pub values: Vec<f64>,
+}
+
+/// A shaded x range with a label at its top.
+pub(crate) struct Band {
+    pub from: f64,
+    pub to: f64,
+    pub color: &'static str,
+    pub label: String,
+}
+
+/// A vertical marker at `x`; `label` shows as its tooltip.
+pub(crate) struct VLine {
+    pub x: f64,
+    pub color: &'static str,
+    pub label: String,
+    pub dashed: bool,
+}
+
+/// A horizontal reference line at `y`, drawn with its label.
+pub(crate) struct HLine {
+    pub y: f64,
+    pub color: &'static str,
+    pub label: String,
+}
+
+/// A chart with overlays; [`line_chart`] is the plain case.
+pub(crate) struct Chart<'a> {
+    pub title: &'a str,
+    pub xs: &'a [f64],
+    pub series: &'a [Series<'a>],
+    pub bands: &'a [Band],
+    pub vlines: &'a [VLine],
+    pub hlines: &'a [HLine],
+    /// Draw steps (the value holds until the next x) instead of straight segments.
+    pub stepped: bool,
+    /// The x axis' end; default: the largest x.
+    pub x_max: Option<f64>,
+    /// The unit printed after x tick values.
+    pub x_unit: &'a str,
+}
+
+impl<'a> Chart<'a> {
+    pub fn new(title: &'a str, xs: &'a [f64], series: &'a [Series<'a>]) -> Self {
+        Self {
+            title,
+            xs,
+            series,
+            bands: &[],
+            vlines: &[],
+            hlines: &[],
+            stepped: false,
+            x_max: None,
+            x_unit: "s",
+        }
+    }
+}
+
+const W: f64 = 960.0;
+const H: f64 = 240.0;
+const LEFT: f64 = 56.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 26.0;
+/// More points than pixels only bloats the file; longer runs are thinned by striding.
+const MAX_POINTS: usize = 1500;
+
+/// A round grid step (1, 2, 2.5 or 5 × 10^k) giving at most `steps` steps up to `max`.
+pub(crate) fn nice_step(max: f64, steps: f64) -> f64 {
+    if !max.is_finite() || max <= 0.0 {
+        return 1.0;
+    }
+    let raw = max / steps;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    step.max(f64::MIN_POSITIVE)
+}
+
+/// A plain line chart.
+pub(crate) fn line_chart(h: &mut String, title: &str, xs: &[f64], series: &[Series<'_>]) {
+    render(h, &Chart::new(title, xs, series));
+}
+
+/// A chart with its overlays.
+pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
+    let x_max = c.x_max.unwrap_or_else(|| c.xs.iter().cloned().fold(1.0f64, f64::max)).max(1e-9);
+    let y_top = c
+        .series
+        .iter()
+        .flat_map(|s| s.values.iter().cloned())
+        .chain(c.hlines.iter().map(|l| l.y))
+        .filter(|v| v.is_finite())
+        .fold(0.0f64, f64::max);
+    let y_step = nice_step(y_top, 4.0);
+    // As many grid steps as needed to reach the top, so the data fills the plot.
+    let y_ticks = (y_top / y_step).ceil().clamp(1.0, 4.0) as u32;
+    let y_max = y_step * f64::from(y_ticks);
+    let (pw, ph) = (W - LEFT - RIGHT, H - TOP - BOTTOM);
+    let px = |x: f64| LEFT + (x / x_max).clamp(0.0, 1.0) * pw;
+    let py = |y: f64| TOP + ph - (y / y_max).clamp(0.0, 1.0) * ph;
+
+    let _ = write!(h, "<figure><figcaption>{}</figcaption><div class=\"legend\">", esc(c.title));
+    for s in c.series {
+        let _ = write!(h, "<span><i style=\"background:{}\"></i>{}</span>", s.color, esc(s.label));
+    }
+    let _ = write!(
+        h,
+        "</div><svg viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
+        esc(c.title)
+    );
+    for b in c.bands {
+        let (x1, x2) = (px(b.from), px(b.to));
+        let _ = write!(
+            h,
+            "<rect x=\"{x1:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{ph:.1}\" fill=\"{}\" fill-opacity=\"0.16\">\
+             <title>{}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>",
+            (x2 - x1).max(0.5),
+            b.color,
+            esc(&b.label),
+            x1 + 3.0,
+            TOP + 11.0,
+            esc(&b.label)
+        );
+    }
+    for i in 0..=y_ticks {
+        let v = y_step * f64::from(i);
+        let y = py(v);
+        let _ = write!(
+            h,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#eef0f3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - RIGHT,
+            LEFT - 6.0,
+            y + 4.0,
+            trim_decimals(v, 2)
+        );
+    }
+    let x_step = nice_step(x_max, 6.0);
+    let mut x = 0.0;
+    while x <= x_max + 1e-9 {
+        let _ = write!(
+            h,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
+            px(x),
+            H - 8.0,
+            trim_decimals(x, 0),
+            esc(c.x_unit)
+        );
+        x += x_step;
+    }
+    let _ = write!(
+        h,
+        "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#c9ced6\"/>",
+        W - RIGHT,
+        TOP + ph,
+        TOP + ph
+    );
+    for l in c.hlines {
+        let y = py(l.y);
+        let _ = write!(
+            h,
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"><title>{}</title></line>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" style=\"fill:{}\">{}</text>",
+            W - RIGHT,
+            l.color,
+            esc(&l.label),
+            W - RIGHT - 2.0,
+            y - 3.0,
+            l.color,
+            esc(&l.label)
+        );
+    }
+    let stride = c.xs.len().div_ceil(MAX_POINTS).max(1);
+    for s in c.series {
+        let mut points: Vec<String> = Vec::new();
+        let mut last_y: Option<f64> = None;
+        for (x, y) in c.xs.iter().zip(&s.values).step_by(stride) {
+            let y = py(if y.is_finite() { *y } else { 0.0 });
+            if c.stepped
+                && let Some(prev) = last_y
+            {
+                points.push(format!("{:.1},{prev:.1}", px(*x)));
+            }
+            points.push(format!("{:.1},{y:.1}", px(*x)));
+            last_y = Some(y);
+        }
+        if c.stepped
+            && let (Some(y), Some(last)) = (last_y, c.xs.last())
+            && c.x_max.is_some_and(|m| m > *last)
+        {
+            // The last value holds to the end of the axis.
+            points.push(format!("{:.1},{y:.1}", px(x_max)));
+        }
+        let dash = if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" };
+        let _ = write!(
+            h,
+            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"{dash} points=\"{}\"><title>{}</title></polyline>",
+            s.color,
+            points.join(" "),
+            esc(s.label)
+        );
+    }
+    for v in c.vlines {
+        let x = px(v.x);
+        let dash = if v.dashed { " stroke-dasharray=\"3 3\"" } else { "" };
+        let _ = write!(
+            h,
+            "<g><title>{}</title><line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.2\"{dash}/>\
+             <path d=\"M{:.1} {TOP} h8 l-4 7 z\" fill=\"{}\"/></g>",
+            esc(&v.label),
+            TOP + ph,
+            v.color,
+            x - 4.0,
+            v.color
+        );
+    }
+    h.push_str("</svg></figure>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_axis_steps() {
+        assert_eq!(nice_step(0.0, 4.0), 1.0);
+        assert_eq!(nice_step(380.0, 4.0), 100.0);
+        assert_eq!(nice_step(7.0, 4.0), 2.0);
+        assert_eq!(nice_step(87.0, 4.0), 25.0);
+    }
+
+    #[test]
+    fn overlays_are_drawn_and_escaped() {
+        let xs = [0.0, 1.0, 2.0];
+        let series =
+            [Series { label: "r", color: "#000", dashed: false, values: vec![1.0, 2.0, 1.0] }];
+        let bands = [Band { from: 0.5, to: 1.5, color: "#f00", label: "cpu <stress>".into() }];
+        let vlines = [VLine { x: 1.0, color: "#00f", label: "scale 1 -> 2".into(), dashed: false }];
+        let hlines = [HLine { y: 5.0, color: "#f00", label: "SLO p95 5 ms".into() }];
+        let mut h = String::new();
+        render(
+            &mut h,
+            &Chart {
+                bands: &bands,
+                vlines: &vlines,
+                hlines: &hlines,
+                stepped: true,
+                x_max: Some(4.0),
+                ..Chart::new("t", &xs, &series)
+            },
+        );
+        assert!(h.contains("<rect") && h.contains("cpu &lt;stress&gt;"));
+        assert!(h.contains("scale 1 -&gt; 2"));
+        assert!(h.contains("SLO p95 5 ms"));
+        // Stepped: 3 points, 2 risers and the hold to the axis end.
+        let points = h.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        assert_eq!(points.split(' ').count(), 6, "{points}");
+        // The SLO line (5) sets the top of the y axis (6), above the data (2).
+        assert!(h.contains(">6</text>") && !h.contains(">8</text>"), "{h}");
+    }
+}

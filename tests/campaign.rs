@@ -1,0 +1,563 @@
+//! `ctl campaign` end to end: a short campaign on the embedded cluster (the HPA follows a load
+//! step up and back down; the run folder is complete and its numbers agree with each other; the
+//! report renders in headless Chromium), Ctrl-C in the middle of a campaign with a stressor
+//! running, scenario errors (exit 2, FILE:LINE:COLUMN), `--dry-run` and the shipped scenarios.
+
+mod util;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use util::{Dir, assert_code, repo, stderr, stdout};
+
+/// `ctl` run from the repository root (scenarios name files relative to it).
+fn ctl_at_repo(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ctl")).args(args).current_dir(repo()).output().unwrap()
+}
+
+/// The one run folder under `runs`.
+fn run_folder(runs: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(runs)
+        .unwrap_or_else(|e| panic!("{}: {e}", runs.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+/// RFC 4180 CSV (quoted fields may hold commas and doubled quotes); rows as header -> value.
+fn parse_csv(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => fields.push(std::mem::take(&mut field)),
+                (c, _) => field.push(c),
+            }
+        }
+        assert!(!quoted, "unterminated quote: {line}");
+        fields.push(field);
+        rows.push(fields);
+    }
+    let header = rows.remove(0);
+    rows.into_iter()
+        .map(|r| {
+            assert_eq!(r.len(), header.len(), "{r:?}");
+            header.iter().cloned().zip(r).collect()
+        })
+        .collect()
+}
+
+fn num(row: &BTreeMap<String, String>, key: &str) -> f64 {
+    let v = row.get(key).unwrap_or_else(|| panic!("no column {key}"));
+    v.parse().unwrap_or_else(|_| panic!("{key}: '{v}' is not a number"))
+}
+
+fn close(a: f64, b: f64, tolerance: f64) -> bool {
+    (a - b).abs() <= tolerance
+}
+
+#[test]
+fn a_step_campaign_scales_up_and_down_and_its_run_folder_agrees_with_itself() {
+    let dir = Dir::new("campaign-step");
+    let runs = dir.join("runs");
+    let out = ctl_at_repo(&[
+        "campaign",
+        "tests/fixtures/scenarios/step.yaml",
+        "--runs",
+        runs.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_code(&out, 0);
+    let run = run_folder(&runs);
+    let name = run.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("step-test-") && name.len() == "step-test-20260101-120000".len());
+    let read =
+        |f: &str| std::fs::read_to_string(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    for f in [
+        "scenario.resolved.yaml",
+        "locust_stats.csv",
+        "locust_stats_history.csv",
+        "locust_failures.csv",
+        "locust_exceptions.csv",
+        "control.csv",
+        "anomalies.jsonl",
+        "events.jsonl",
+        "seconds.csv",
+        "summary.json",
+        "report.html",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing in {}", run.display());
+    }
+    // The resolved scenario is itself a valid scenario with every window set.
+    let resolved = read("scenario.resolved.yaml");
+    assert!(resolved.contains("measurement: 20s"), "{resolved}");
+    let again = ctl_at_repo(&[
+        "campaign",
+        run.join("scenario.resolved.yaml").to_str().unwrap(),
+        "--dry-run",
+    ]);
+    assert_code(&again, 0);
+
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert_eq!(summary["status"], "completed");
+    let start = summary["start_unix"].as_f64().unwrap();
+    let phases = summary["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 2);
+
+    // The controller: observing in the baseline (replicas stay 1, though the simulated HPA
+    // would scale), acting in the adaptation phase: up during the step, down after it.
+    let control = parse_csv(&read("control.csv"));
+    assert!(control.len() >= 35, "one row per second: {}", control.len());
+    let t = |r: &BTreeMap<String, String>| num(r, "unix_time") - start;
+    let (baseline, adaptation): (Vec<_>, Vec<_>) = control.iter().partition(|r| t(r) < 22.0);
+    assert!(baseline.iter().all(|r| r["mode"] == "observe" && num(r, "applied_replicas") == 1.0));
+    assert!(
+        baseline.iter().any(|r| num(r, "hpa_sim_desired") > 1.0),
+        "the shadow HPA saw the step"
+    );
+    assert!(adaptation.iter().all(|r| r["mode"] == "act"));
+    let replicas = |rows: &[&BTreeMap<String, String>], from: f64, to: f64| -> Vec<f64> {
+        rows.iter()
+            .filter(|r| (from..to).contains(&t(r)))
+            .map(|r| num(r, "applied_replicas"))
+            .collect()
+    };
+    // The second step is 12 req/s over T+27..T+34; 1.5 req/s before and after.
+    let before = replicas(&adaptation, 22.0, 27.0);
+    let during = replicas(&adaptation, 27.0, 35.0);
+    let after = replicas(&adaptation, 41.0, 44.0);
+    assert!(before.iter().all(|r| *r == 1.0), "{before:?}");
+    let peak = during.iter().cloned().fold(0.0, f64::max);
+    assert!(peak >= 2.0, "the HPA did not scale up under the step: {during:?}");
+    assert!(!after.is_empty() && after.iter().all(|r| *r < peak), "no scale-down: {after:?}");
+
+    // summary.json against the CSVs.
+    let (header, _) = util::csv(&read("seconds.csv"));
+    assert_eq!(header.join(","), ctl::experiment::folder::SECONDS_HEADER);
+    let seconds = parse_csv(&read("seconds.csv"));
+    let history = parse_csv(&read("locust_stats_history.csv"));
+    let events: Vec<serde_json::Value> =
+        read("events.jsonl").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for line in read("anomalies.jsonl").lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+    let slo_ms = summary["slo"]["latency_ms"].as_f64().unwrap();
+    assert_eq!(slo_ms, 150.0);
+    let mut measured_total = 0.0;
+    for p in phases {
+        let name = p["name"].as_str().unwrap();
+        let (from, to) = (p["measure_start_s"].as_f64().unwrap(), p["end_s"].as_f64().unwrap());
+        let rows: Vec<_> =
+            seconds.iter().filter(|r| r["phase"] == name && r["window"] == "measurement").collect();
+        assert_eq!(p["measured_seconds"].as_u64().unwrap() as usize, rows.len(), "{name}");
+        assert!(rows.iter().all(|r| {
+            let mid = num(r, "second") + 0.5;
+            mid >= from && mid < to
+        }));
+        let requests: f64 = rows.iter().map(|r| num(r, "requests")).sum();
+        let failures: f64 = rows.iter().map(|r| num(r, "failures")).sum();
+        let violations =
+            rows.iter().filter(|r| num(r, "requests") > 0.0 && num(r, "slo_ms") >= slo_ms).count();
+        assert_eq!(p["requests"].as_f64().unwrap(), requests, "{name}");
+        assert_eq!(p["failures"].as_f64().unwrap(), failures, "{name}");
+        assert_eq!(p["slo_violation_seconds"].as_u64().unwrap() as usize, violations, "{name}");
+        assert!(requests > 0.0);
+        measured_total += requests;
+        // The phase's p95 lies within its seconds' p95 range (it merges their histograms).
+        let p95s: Vec<f64> =
+            rows.iter().filter(|r| num(r, "requests") > 0.0).map(|r| num(r, "p95_ms")).collect();
+        let phase_p95 = p["latency_ms"]["p95"].as_f64().unwrap();
+        let (lo, hi) = (
+            p95s.iter().cloned().fold(f64::MAX, f64::min),
+            p95s.iter().cloned().fold(0.0, f64::max),
+        );
+        assert!(
+            phase_p95 >= lo - 0.01 && phase_p95 <= hi + 0.01,
+            "{name}: {phase_p95} not in {lo}..{hi}"
+        );
+        // Cost from control.csv: the rows taken in the measurement window, one interval each.
+        // (unix_time has millisecond resolution; a row is never taken before its tick.)
+        let in_window: Vec<_> =
+            control.iter().filter(|r| t(r) >= from - 0.001 && t(r) < to).collect();
+        let replica_seconds: f64 = in_window.iter().map(|r| num(r, "applied_replicas")).sum();
+        assert!(
+            close(p["replica_seconds"].as_f64().unwrap(), replica_seconds, 1e-6),
+            "{name}: {} vs {replica_seconds}",
+            p["replica_seconds"]
+        );
+        let cpu_seconds: f64 =
+            in_window.iter().map(|r| num(r, "cpu_millicores") * num(r, "pod_count") / 1000.0).sum();
+        // cpu_millicores is printed with two decimals.
+        let tolerance = 0.0001 * in_window.len() as f64 * 6.0;
+        assert!(
+            close(p["cpu_seconds"].as_f64().unwrap(), cpu_seconds, tolerance),
+            "{name}: {} vs {cpu_seconds}",
+            p["cpu_seconds"]
+        );
+        let (pstart, pend) = (p["start_s"].as_f64().unwrap(), p["end_s"].as_f64().unwrap());
+        let scalings = events
+            .iter()
+            .filter(|e| e["kind"] == "scale")
+            .filter(|e| (pstart..pend).contains(&(e["time"].as_f64().unwrap() - start)))
+            .count();
+        assert_eq!(p["scaling_actions"].as_u64().unwrap() as usize, scalings, "{name}");
+    }
+    assert_eq!(phases[0]["scaling_actions"], 0);
+    assert!(phases[1]["scaling_actions"].as_u64().unwrap() >= 2, "up and down");
+    // seconds.csv and the Locust history count the same requests, second by second.
+    let aggregated: Vec<_> = history.iter().filter(|r| r["Name"] == "Aggregated").collect();
+    assert_eq!(aggregated.len(), seconds.len());
+    for (h, s) in aggregated.iter().zip(&seconds) {
+        assert_eq!(num(h, "Timestamp"), num(s, "unix_time"));
+        assert_eq!(num(h, "Requests/s"), num(s, "requests"));
+    }
+    let total: f64 = seconds.iter().map(|r| num(r, "requests")).sum();
+    assert_eq!(num(aggregated.last().unwrap(), "Total Request Count"), total);
+    assert!(measured_total < total, "stabilisation seconds are not measured");
+
+    // The report: self-contained, five charts, and it renders.
+    let html = read("report.html");
+    assert_eq!(html.matches("<svg").count(), 5, "load, latency, replicas, CPU, memory");
+    assert!(html.contains("SLO p95 150ms") && html.contains("<polyline"));
+    assert!(!html.contains("<script") && !html.contains("src=\"http"));
+    screenshot_is_not_blank(&dir, &run.join("report.html"));
+}
+
+/// Renders the report in headless Chromium: the browser's DOM holds the charts, and the
+/// screenshot is far larger than one of an empty page (a PNG of a blank page is a few KB; the
+/// report's text and plots make it tens of KB). Skipped when Chromium is missing, unless
+/// CTL_REQUIRE_CHROMIUM=1.
+fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
+    let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
+        Command::new(c)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }) else {
+        assert!(
+            std::env::var("CTL_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+            "chromium is required (CTL_REQUIRE_CHROMIUM=1) but missing"
+        );
+        eprintln!("notice: chromium not found; skipping the report screenshot check");
+        return;
+    };
+    let shoot = |url: String, png: &Path| {
+        let status = Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .arg(format!("--screenshot={}", png.display()))
+            .args(["--window-size=1200,2000", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::fs::read(png).unwrap()
+    };
+    let png = shoot(format!("file://{}", report.display()), &dir.join("report.png"));
+    let blank_page = dir.write("blank.html", "<!doctype html><html><body></body></html>");
+    let blank = shoot(format!("file://{}", blank_page.display()), &dir.join("blank.png"));
+    // PNG signature, then IHDR with the window's size.
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert_eq!((be(&png[16..20]), be(&png[20..24])), (1200, 2000));
+    assert!(
+        png.len() > 5 * blank.len(),
+        "report {} bytes vs blank page {} bytes",
+        png.len(),
+        blank.len()
+    );
+    let dom = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", report.display()))
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.matches("<polyline").count() >= 8, "the browser's DOM lacks the charts");
+}
+
+/// `ctl serve` on the test topology in the background: (child, kubeconfig, app URL).
+fn serve(dir: &Dir) -> (std::process::Child, PathBuf, String) {
+    let kubeconfig = dir.join("kubeconfig.yaml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
+        .args([
+            "serve",
+            "--topology",
+            "tests/fixtures/scenarios/step-topology.yaml",
+            "--kubeconfig-out",
+        ])
+        .arg(&kubeconfig)
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut app = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("app: ") {
+            app = Some(url.to_string());
+        }
+        if line.starts_with("kubeconfig:") {
+            break;
+        }
+    }
+    (child, kubeconfig, app.expect("ctl serve printed its app URL"))
+}
+
+fn sigint(pid: u32) {
+    assert!(Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success());
+}
+
+/// Asks every pod of the cluster for a sweep of all ctl stressors; the number killed.
+fn leftover_stressors(kubeconfig: &Path) -> u32 {
+    use ctl::cluster::{deployments, exec};
+    use k8s_openapi::api::core::v1::Pod;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let conn = ctl::cluster::connect(Some(kubeconfig), None).await.unwrap();
+        let api: kube::Api<Pod> = kube::Api::namespaced(conn.client.clone(), &conn.namespace);
+        let pods = deployments::list_pods(&conn, &conn.namespace, "app=api").await.unwrap();
+        assert!(!pods.is_empty());
+        let mut killed = 0;
+        for pod in pods {
+            let script = ctl::stress::script::command(ctl::stress::script::sweep(None));
+            let out = exec::run(&api, &pod.observation.name, None, script, Duration::from_secs(10))
+                .await
+                .unwrap();
+            killed += out
+                .stdout
+                .trim()
+                .strip_prefix("killed ")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap();
+        }
+        killed
+    })
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_mid_campaign_stops_the_stressor_and_writes_every_file_as_interrupted() {
+    let dir = Dir::new("campaign-sigint");
+    let (mut server, kubeconfig, app) = serve(&dir);
+    let scenario = dir.write(
+        "stress.yaml",
+        &format!(
+            "label: sigint\n\
+             target:\n  kubeconfig: {kubeconfig}\n  host: {app}\n\
+             load:\n  shape: const:3\n  timeout: 5s\n\
+             stress:\n  - name: burn\n    kind: cpu\n    selector: deployment/api\n    workers: 1\n    load: 50\n    start: 1s\n    refresh: 1s\n\
+             control:\n  deployments: [api]\n  policy: hpa\n  mode: observe\n  interval: 1s\n\
+             phases:\n  - name: run\n    stabilisation: 2s\n    measurement: 58s\n",
+            kubeconfig = kubeconfig.display()
+        ),
+    );
+    let runs = dir.join("runs");
+    let child = Command::new(env!("CARGO_BIN_EXE_ctl"))
+        .args(["campaign", scenario.to_str().unwrap(), "--runs", runs.to_str().unwrap(), "--quiet"])
+        .current_dir(&dir.path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the stressor runs in the pod, then interrupt the campaign.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let events = || {
+        std::fs::read_dir(&runs)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("events.jsonl")).ok())
+            .unwrap_or_default()
+    };
+    while !events().contains("stressor running") {
+        assert!(Instant::now() < deadline, "the stressor never started: {}", events());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sigint(child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 0);
+    let run = run_folder(&runs);
+    let read =
+        |f: &str| std::fs::read_to_string(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let summary: serde_json::Value = serde_json::from_str(&read("summary.json")).unwrap();
+    assert_eq!(summary["status"], "interrupted");
+    assert_eq!(summary["phases"][0]["status"], "interrupted");
+    assert!(summary["duration_s"].as_f64().unwrap() < 40.0);
+    let events = read("events.jsonl");
+    for line in events.lines().chain(read("anomalies.jsonl").lines()) {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    }
+    assert!(events.contains("\"kind\":\"stress_stop\""), "{events}");
+    assert!(events.contains("campaign interrupted"), "{events}");
+    assert!(!parse_csv(&read("control.csv")).is_empty());
+    assert!(!parse_csv(&read("seconds.csv")).is_empty());
+    assert!(parse_csv(&read("locust_stats.csv")).iter().any(|r| r["Name"] == "Aggregated"));
+    assert!(read("report.html").contains("badge interrupted"));
+    // From outside, after ctl has exited: no stressor is left in any pod.
+    assert_eq!(leftover_stressors(&kubeconfig), 0);
+    sigint(server.id());
+    let _ = server.wait();
+}
+
+/// Writes `text` as a scenario and returns ctl's stderr, asserting exit 2.
+fn invalid(dir: &Dir, name: &str, text: &str) -> String {
+    let path = dir.write(name, text);
+    let out = ctl_at_repo(&["campaign", path.to_str().unwrap(), "--dry-run"]);
+    assert_code(&out, 2);
+    stderr(&out)
+}
+
+const VALID: &str = "\
+label: ok
+target:
+  embedded: webapp
+load:
+  shape: const:5
+control:
+  deployments: [webapp]
+  policy: hpa
+phases:
+  - name: baseline
+    control: false
+    measurement: 30s
+  - name: adaptation
+    measurement: 30s
+";
+
+#[test]
+fn scenario_errors_exit_2_naming_file_line_and_column() {
+    let dir = Dir::new("campaign-errors");
+    // The valid base passes, so each case below fails for its own reason only.
+    let ok = dir.write("ok.yaml", VALID);
+    assert_code(&ctl_at_repo(&["campaign", ok.to_str().unwrap(), "--dry-run"]), 0);
+    let cases: [(&str, &str, &str); 8] = [
+        // Unknown key (serde's own location).
+        (
+            "load:\n  shape: const:5\n",
+            "load:\n  shape: const:5\n  shap: x\n",
+            ":6:3: load: unknown field `shap`",
+        ),
+        // A malformed duration.
+        (
+            "    measurement: 30s\n  - name: adaptation",
+            "    measurement: 30 parsecs\n  - name: adaptation",
+            ":12:18: phases[0].measurement: expected a duration like 30s",
+        ),
+        // The shape grammar (checked after parsing; placed on the key).
+        ("shape: const:5", "shape: sin:min=1", ":5:3: load.shape: --shape 'sin:min=1'"),
+        // A stress window outside its phase.
+        (
+            "phases:\n",
+            "stress:\n  - kind: cpu\n    selector: app=webapp\n    start: 10s\n    stop: 90s\nphases:\n",
+            ":13:5: stress[0].stop: expected a time after start",
+        ),
+        // A control phase without a controller.
+        (
+            "control:\n  deployments: [webapp]\n  policy: hpa\n",
+            "",
+            ":10:5: phases[1].control: the phase acts, but the scenario has no control section",
+        ),
+        // A deployment the topology does not have.
+        (
+            "deployments: [webapp]",
+            "deployments: [nginx]",
+            ":7:3: control.deployments[0]: topology webapp has no deployment 'nginx'",
+        ),
+        // Both targets.
+        (
+            "  embedded: webapp\n",
+            "  embedded: webapp\n  kubeconfig: k.yaml\n",
+            ":4:3: target.kubeconfig: give either embedded or kubeconfig",
+        ),
+        // Memory stress fields on a CPU stressor.
+        (
+            "phases:\n",
+            "stress:\n  - kind: cpu\n    selector: app=webapp\n    mb: 10\n    start: 1s\nphases:\n",
+            ":12:5: stress[0].mb: does not apply to cpu stress",
+        ),
+    ];
+    for (i, (from, to, expected)) in cases.iter().enumerate() {
+        assert!(VALID.contains(from), "case {i}");
+        let name = format!("bad{i}.yaml");
+        let err = invalid(&dir, &name, &VALID.replacen(from, to, 1));
+        let path = dir.join(&name);
+        assert!(err.contains(&format!("{}{expected}", path.display())), "case {i}: {err}");
+    }
+    let missing = util::ctl(&dir.path, &["campaign", "no/such/scenario.yaml"]);
+    assert_code(&missing, 2);
+    assert!(stderr(&missing).contains("no/such/scenario.yaml"));
+}
+
+#[test]
+fn dry_run_prints_the_resolved_scenario_and_the_timeline() {
+    let dir = Dir::new("campaign-dry");
+    let text = VALID.replace(
+        "phases:\n",
+        "stress:\n  - name: burn\n    kind: cpu\n    selector: app=webapp\n    workers: 2\n    start: 10s\n    stop: 20s\n  - kind: memory\n    selector: deployment/webapp\n    mb: 50\n    start: 25s\n    phases: [adaptation]\nwindows:\n  stabilisation: 5s\nphases:\n",
+    );
+    let path = dir.write("dry.yaml", &text);
+    assert_eq!(dir.read("dry.yaml"), text);
+    let out = ctl_at_repo(&[
+        "campaign",
+        path.to_str().unwrap(),
+        "--dry-run",
+        "--runs",
+        dir.join("runs").to_str().unwrap(),
+    ]);
+    assert_code(&out, 0);
+    let text = stdout(&out);
+    // Resolved: defaults filled in, phase windows set.
+    assert!(text.contains("interval: 15s") && text.contains("mode: act"), "{text}");
+    assert!(text.contains("stabilisation: 5s\n  measurement: 30s"), "{text}");
+    let timeline: Vec<&str> = text.lines().skip_while(|l| !l.starts_with("# timeline")).collect();
+    assert_eq!(timeline[0], "# timeline (70s)");
+    let expect = [
+        "T+0:00  phase baseline starts: stabilisation 5s, controller observes (hpa)",
+        "T+0:05  phase baseline: measurement 30s",
+        "T+0:10  stress burn starts: cpu 2x100% on app=webapp",
+        "T+0:20  stress burn stops",
+        "T+0:35  phase adaptation starts: stabilisation 5s, controller acts (hpa)",
+        "T+0:40  phase adaptation: measurement 30s",
+        "T+0:45  stress burn starts: cpu 2x100% on app=webapp",
+        "T+0:55  stress burn stops",
+        "T+1:00  stress memory-2 starts: memory 50MiB shm on deployment/webapp",
+        "T+1:10  stress memory-2 stops",
+        "T+1:10  end of campaign",
+    ];
+    let lines: Vec<String> = timeline[1..].iter().map(|l| l.trim().to_string()).collect();
+    assert_eq!(lines.len(), expect.len(), "{text}");
+    for (line, want) in lines.iter().zip(expect) {
+        assert_eq!(line, want, "{text}");
+    }
+    assert!(!dir.join("runs").exists(), "a dry run creates no run folder");
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(repo().join("scenarios")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let rel = format!("scenarios/{}", path.file_name().unwrap().to_string_lossy());
+            let out = ctl_at_repo(&["campaign", &rel, "--dry-run"]);
+            assert_code(&out, 0);
+            assert!(stdout(&out).contains("end of campaign"), "{rel}");
+            n += 1;
+        }
+    }
+    assert!(n >= 4, "quickstart, sin400-hpa-vs-predictive, weibull-kpa, cpu-stress-campaign");
+}

@@ -1,0 +1,453 @@
+//! The closed loop against the embedded cluster: the HPA scales a Deployment up under CPU
+//! stress and back down after it; observe mode never scales; a failing or empty metric source
+//! holds replicas; `ctl control` writes a parseable control.csv with the expected header; and
+//! metrics.k8s.io, a direct scrape and (when installed) a real Prometheus lead to the same
+//! decisions within one step. CPU load is applied through the live handle (no traffic).
+
+#[allow(dead_code)]
+mod util;
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ctl::cluster::{self, Connection};
+use ctl::control::{
+    ControlConfig, Controller, IntervalRecord, Mode, PolicyKind, PolicySettings, Sources, Targets,
+};
+use ctl::emulator::{EmbeddedCluster, ServeOptions, topology};
+use ctl::observe::metrics::{
+    MetricSource, MetricTarget, MetricsError, MetricsSample, MetricsServerSource, PrometheusSource,
+    QueryTemplates, ScrapeSource,
+};
+
+/// Seed 004's HPA made fast for tests: CPU 60 %, 1..6 replicas, double per second, scale
+/// down after a 2 s window.
+const FAST_HPA: &str = "apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: webapp}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: webapp}
+  minReplicas: 1
+  maxReplicas: 6
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}
+  behavior:
+    scaleUp:
+      stabilizationWindowSeconds: 0
+      policies: [{type: Percent, value: 100, periodSeconds: 1}]
+    scaleDown:
+      stabilizationWindowSeconds: 2
+      policies: [{type: Percent, value: 100, periodSeconds: 1}]
+";
+
+fn start_cluster() -> EmbeddedCluster {
+    EmbeddedCluster::start(ServeOptions::new(topology::load("webapp").unwrap())).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// Splits CSV text into header and rows, honouring RFC 4180 quotes.
+fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match (ch, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => cells.push(std::mem::take(&mut cell)),
+                _ => cell.push(ch),
+            }
+        }
+        cells.push(cell);
+        rows.push(cells);
+    }
+    let header = rows.remove(0);
+    (header, rows)
+}
+
+fn connect(c: &EmbeddedCluster) -> Connection {
+    cluster::connect_url(&c.kubernetes_url(), c.live.namespace()).unwrap()
+}
+
+fn config(mode: Mode) -> ControlConfig {
+    let mut c = ControlConfig::new("default");
+    c.targets = Targets::Names(vec!["webapp".into()]);
+    c.policy = PolicyKind::Hpa;
+    c.mode = mode;
+    c.interval = Duration::from_secs(1);
+    c.policies.hpa = PolicySettings::hpa_from_file("fast-hpa", FAST_HPA).unwrap();
+    c
+}
+
+fn controller(
+    c: &EmbeddedCluster,
+    config: ControlConfig,
+    metrics: Box<dyn MetricSource>,
+) -> Controller {
+    Controller::new(config, connect(c), Sources { metrics, traces: None }).unwrap()
+}
+
+/// Every webapp pod burns `millicores` of CPU (0 stops it).
+fn stress(c: &EmbeddedCluster, millicores: f64) {
+    let now = c.live.now();
+    let mut state = c.live.lock();
+    let pods: Vec<String> = state
+        .cluster
+        .snapshot()
+        .pods
+        .iter()
+        .filter(|p| &*p.deployment == "webapp")
+        .map(|p| p.name.to_string())
+        .collect();
+    for pod in pods {
+        state.cluster.set_stress(&pod, millicores, now).unwrap();
+    }
+    c.live.changed(&mut state);
+}
+
+fn spec_replicas(c: &EmbeddedCluster) -> u32 {
+    c.live.snapshot().deployments.iter().find(|d| &*d.name == "webapp").unwrap().spec_replicas
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// Steps once a second until `done` holds for a record, or panics at the deadline.
+async fn step_until(
+    controller: &mut Controller,
+    deadline: Instant,
+    what: &str,
+    mut done: impl FnMut(&IntervalRecord) -> bool,
+) -> IntervalRecord {
+    loop {
+        let record = controller.step(unix_now()).await.unwrap();
+        if done(&record) {
+            return record;
+        }
+        assert!(Instant::now() < deadline, "{what}: not reached; last record {record:#?}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[test]
+fn hpa_in_act_mode_scales_up_under_cpu_stress_and_down_after_it() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let dir = util::Dir::new("control-act");
+    let mut cfg = config(Mode::Act);
+    cfg.out = Some(dir.path.clone());
+    let mut ctl = controller(&c, cfg, Box::new(ScrapeSource::new(&c.metrics_url()).unwrap()));
+    rt.block_on(async {
+        assert_eq!(spec_replicas(&c), 3);
+        stress(&c, 180.0); // 180 % of the 100m request
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let up =
+            step_until(&mut ctl, deadline, "scale up", |r| r.deployments[0].applied_replicas > 3)
+                .await;
+        let row = &up.deployments[0];
+        assert_eq!(row.applied_by, "hpa");
+        assert!(row.cpu_millicores.unwrap() > 150.0, "{row:?}");
+        assert!(spec_replicas(&c) > 3);
+        assert!(up.events.iter().any(|e| e.kind == "scale" && e.to == Some(row.applied_replicas)));
+        let peak = spec_replicas(&c);
+        stress(&c, 0.0);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        step_until(&mut ctl, deadline, "scale down", |r| r.deployments[0].applied_replicas < peak)
+            .await;
+        step_until(&mut ctl, deadline, "back to the minimum", |_| spec_replicas(&c) == 1).await;
+    });
+    let text = dir.read("control.csv");
+    let (header, rows) = parse_csv(&text);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r[col("applied_by")] == "hpa" && r[col("hpa_sim_action")] == "scale_up")
+    );
+    assert!(rows.iter().any(|r| r[col("hpa_sim_action")] == "scale_down"));
+    let events = dir.read("events.jsonl");
+    let scales = events
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["kind"] == "scale")
+        .count();
+    assert!(scales >= 2, "{events}");
+}
+
+#[test]
+fn observe_mode_never_scales() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let mut ctl = controller(
+        &c,
+        config(Mode::Observe),
+        Box::new(ScrapeSource::new(&c.metrics_url()).unwrap()),
+    );
+    rt.block_on(async {
+        stress(&c, 180.0);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut rows = Vec::new();
+        step_until(&mut ctl, deadline, "the HPA wants more", |r| {
+            rows.push(r.deployments[0].clone());
+            rows.len() >= 3 && r.deployments[0].desired_by_policy.is_some_and(|d| d > 3)
+        })
+        .await;
+        for row in &rows {
+            assert_eq!((row.current_replicas, row.applied_replicas), (3, 3), "{row:?}");
+            assert_eq!(row.applied_by, "observation_only");
+        }
+        assert_eq!(spec_replicas(&c), 3);
+    });
+}
+
+/// A source that answers, but with no data for any pod.
+struct Empty;
+
+impl MetricSource for Empty {
+    fn name(&self) -> &'static str {
+        "empty"
+    }
+
+    fn sample<'a>(
+        &'a mut self,
+        _targets: &'a [MetricTarget],
+        _now: f64,
+    ) -> futures::future::BoxFuture<'a, Result<MetricsSample, MetricsError>> {
+        Box::pin(async { Ok(MetricsSample::new()) })
+    }
+}
+
+#[test]
+fn a_failing_or_empty_metric_source_holds_replicas() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let closed = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/metrics", l.local_addr().unwrap())
+    };
+    let sources: Vec<(Box<dyn MetricSource>, &str)> = vec![
+        (Box::new(ScrapeSource::new(&closed).unwrap()), "scrape"),
+        (Box::new(Empty), "no CPU sample"),
+    ];
+    rt.block_on(async {
+        stress(&c, 190.0);
+        for (source, expected) in sources {
+            let mut ctl = controller(&c, config(Mode::Act), source);
+            for _ in 0..3 {
+                let r = ctl.step(unix_now()).await.unwrap();
+                let row = &r.deployments[0];
+                assert!(!row.valid, "{row:?}");
+                assert_eq!((row.current_replicas, row.applied_replicas), (3, 3));
+                assert_eq!(row.applied_by, "none");
+                let why = row.guard_reason.as_deref().unwrap();
+                assert!(why.starts_with("held: metrics: ") && why.contains(expected), "{why}");
+                assert!(r.events.iter().any(|e| e.kind == "hold"), "{:?}", r.events);
+                assert!(row.desired_by_policy.is_none() && row.hpa_sim_desired.is_none());
+            }
+        }
+        assert_eq!(spec_replicas(&c), 3);
+    });
+}
+
+/// seed 004's 25 columns, then ctl's: written out here, not taken from the code.
+const EXPECTED_HEADER: &str = "timestamp,mode,current_replicas,ready_replicas,cpu_millicores,\
+memory_mebibytes,cpu_request_millicores,memory_request_mebibytes,pod_count,hpa_sim_desired,\
+hpa_sim_raw_desired,hpa_sim_cpu_desired,hpa_sim_mem_desired,hpa_sim_action,hpa_sim_cpu_ratio,\
+hpa_sim_mem_ratio,hpa_current_replicas,hpa_desired_replicas,ai_recommended_replicas,\
+ai_predicted_cpu_millicores,ai_predicted_memory_mebibytes,ai_confidence,ai_reasoning,\
+applied_replicas,applied_by,deployment,policy,desired_by_policy,guard_reason,anomalies,p95_ms,\
+rps,errors,p50_ms,p99_ms,kpa_desired,restarts,oom_killed,valid,unix_time,reason";
+
+#[test]
+fn ctl_control_writes_control_csv_and_events_on_the_embedded_cluster() {
+    let dir = util::Dir::new("control-cli");
+    let o = util::ctl(
+        &dir.path,
+        &["control", "--mode", "compare", "--interval", "1s", "--duration", "4s", "--out", "out"],
+    );
+    util::assert_code(&o, 0);
+    let err = util::stderr(&o);
+    assert!(err.contains("kubernetes: http://127.0.0.1:"), "{err}");
+    let text = dir.read("out/control.csv");
+    let header = text.lines().next().unwrap();
+    assert_eq!(header, EXPECTED_HEADER);
+    let (header, rows) = parse_csv(&text);
+    assert!(rows.len() >= 3, "{text}");
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for r in &rows {
+        assert_eq!(r.len(), header.len(), "{r:?}");
+        assert_eq!(r[col("mode")], "compare");
+        assert_eq!(r[col("deployment")], "webapp");
+        assert!(r[col("current_replicas")].parse::<u32>().is_ok());
+        assert!(r[col("unix_time")].parse::<f64>().is_ok());
+    }
+    // metrics.k8s.io answers from the second interval on at the latest.
+    assert!(
+        rows.iter().any(|r| r[col("valid")] == "true" && !r[col("hpa_sim_desired")].is_empty())
+    );
+    assert!(rows.iter().any(|r| !r[col("kpa_desired")].is_empty()), "compare runs the KPA too");
+    let kinds: Vec<String> = dir
+        .read("out/events.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"].to_string())
+        .collect();
+    assert_eq!(kinds.first().map(String::as_str), Some("\"start\""));
+    assert_eq!(kinds.last().map(String::as_str), Some("\"stop\""));
+    for line in dir.read("out/anomalies.jsonl").lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let dir = util::Dir::new("control-usage");
+    for args in [
+        &["control", "--metrics", "graphite:x"][..],
+        &["control", "--policy", "predictive"][..],
+        &["control", "--interval", "0s"][..],
+        &["control", "--deployment", "a", "--selector", "b=c"][..],
+    ] {
+        let o = util::ctl(&dir.path, args);
+        util::assert_code(&o, 2);
+    }
+    dir.write("bad.yaml", "defaults:\n  max_replicas: 3\n  colldown: 5s\n");
+    let o = util::ctl(&dir.path, &["control", "--knowledge", "bad.yaml"]);
+    util::assert_code(&o, 2);
+    assert!(util::stderr(&o).contains("bad.yaml:3:3"), "{}", util::stderr(&o));
+}
+
+fn prometheus_on_path() -> bool {
+    let found = Command::new("prometheus")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found && std::env::var("CTL_REQUIRE_PROMETHEUS").as_deref() == Ok("1") {
+        panic!("CTL_REQUIRE_PROMETHEUS=1 but `prometheus` is not on PATH");
+    }
+    if !found {
+        eprintln!("notice: prometheus not on PATH: comparing metrics-server and scrape only");
+    }
+    found
+}
+
+/// Kills Prometheus when dropped.
+struct Prometheus(Child, String);
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Prometheus on loopback scraping `target` every second, once it answers `/-/ready`.
+fn start_prometheus(dir: &util::Dir, target: &str) -> Prometheus {
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+         scrape_configs:\n  - job_name: ctl\n    static_configs:\n      - targets: ['{target}']\n"
+    );
+    let config = dir.write("prometheus.yml", &config);
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let p = Prometheus(child, format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while ctl::observe::jaeger::fetch(&format!("{}/-/ready", p.1)).is_err() {
+        assert!(Instant::now() < deadline, "prometheus not ready on {}", p.1);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    p
+}
+
+#[test]
+fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let dir = util::Dir::new("control-agree");
+    let prometheus = prometheus_on_path().then(|| start_prometheus(&dir, &c.metrics.to_string()));
+    let interval = Duration::from_secs(3);
+    let observe = || {
+        let mut cfg = config(Mode::Observe);
+        cfg.interval = interval;
+        cfg
+    };
+    let mut controllers: Vec<(&str, Controller)> = vec![
+        (
+            "metrics-server",
+            controller(&c, observe(), Box::new(MetricsServerSource::new(connect(&c).client))),
+        ),
+        (
+            "scrape",
+            controller(&c, observe(), Box::new(ScrapeSource::new(&c.metrics_url()).unwrap())),
+        ),
+    ];
+    if let Some(p) = &prometheus {
+        let templates = QueryTemplates { window: "5s".into(), ..QueryTemplates::default() };
+        controllers.push((
+            "prometheus",
+            controller(&c, observe(), Box::new(PrometheusSource::new(&p.1, templates).unwrap())),
+        ));
+    }
+    rt.block_on(async {
+        // Idle until every source has valid data.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let now = unix_now();
+            let mut valid = true;
+            for (_, ctl) in &mut controllers {
+                valid &= ctl.step(now).await.unwrap().deployments[0].valid;
+            }
+            if valid {
+                break;
+            }
+            assert!(Instant::now() < deadline, "sources never all valid");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        stress(&c, 150.0); // 150 % of the request: the HPA wants 6 (its max)
+        let mut decisions: Vec<Vec<u32>> = vec![Vec::new(); controllers.len()];
+        for step in 0..5 {
+            tokio::time::sleep(interval).await;
+            let now = unix_now();
+            for (i, (_, ctl)) in controllers.iter_mut().enumerate() {
+                let row = ctl.step(now).await.unwrap().deployments.remove(0);
+                decisions[i].push(row.desired_by_policy.unwrap_or(0));
+                assert_eq!(row.applied_replicas, 3, "step {step}");
+            }
+        }
+        let first_up: Vec<usize> =
+            decisions.iter().map(|d| d.iter().position(|&n| n > 3).unwrap_or(usize::MAX)).collect();
+        let names: Vec<&str> = controllers.iter().map(|(n, _)| *n).collect();
+        let context = format!("{names:?}: {decisions:?}");
+        eprintln!("decisions per step: {context}");
+        let earliest = *first_up.iter().min().unwrap();
+        for &f in &first_up {
+            assert!(f <= earliest + 1, "scale-up decisions more than one step apart: {context}");
+        }
+        for d in &decisions {
+            assert_eq!(d[3..], [6, 6], "steady state: {context}");
+        }
+    });
+}

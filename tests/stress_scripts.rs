@@ -1,0 +1,394 @@
+//! The stressor scripts under real shells (dash and busybox ash): CPU time of the process tree
+//! within 10 % of the target, self-termination at the TTL after the parent is SIGKILLed, no
+//! /dev/shm file left after INT or TERM, the kill sweep and the preflight. The scripts are the
+//! ones ctl renders (`ctl::stress::script`), run as ctl runs them: `sh -c SCRIPT`.
+//!
+//! busybox is skipped with a notice when missing, unless CTL_REQUIRE_BUSYBOX=1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ctl::stress::script;
+use ctl::stress::{MemoryMode, RunId, StressSpec};
+
+/// CPU time is read from this process's waited-for children, so tests run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// The shells to test: dash always; busybox when installed (or required).
+fn shells() -> Vec<Vec<&'static str>> {
+    let mut shells = vec![vec!["dash"]];
+    if which("busybox") {
+        shells.push(vec!["busybox", "sh"]);
+    } else if std::env::var("CTL_REQUIRE_BUSYBOX").as_deref() == Ok("1") {
+        panic!("busybox is required (CTL_REQUIRE_BUSYBOX=1) but not on PATH");
+    } else {
+        eprintln!("notice: busybox not installed; testing the scripts under dash only");
+    }
+    assert!(which("dash"), "dash is required for these tests");
+    shells
+}
+
+fn run_id(tag: &str) -> RunId {
+    RunId::parse(&format!("t{}{tag}", std::process::id())).unwrap()
+}
+
+fn spawn(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Child {
+    let mut cmd = Command::new(shell[0]);
+    cmd.args(&shell[1..]).arg("-c").arg(script).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("spawn shell")
+}
+
+/// utime + stime of this process's waited-for children (fields 16 and 17 of
+/// /proc/self/stat), in seconds (USER_HZ = 100).
+fn children_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // `rest` starts at field 3 (state).
+    let cutime: f64 = fields[16 - 3].parse().unwrap();
+    let cstime: f64 = fields[17 - 3].parse().unwrap();
+    (cutime + cstime) / 100.0
+}
+
+/// PIDs whose argv carries the run's marker line or whose environment carries its tag.
+fn marked(run: &RunId) -> Vec<u32> {
+    let cmd_tag = format!(" run={run}\n");
+    let env_tag = format!("CTL_STRESSOR=run={run};");
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let read = |f: &str| std::fs::read(entry.path().join(f)).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&read("cmdline")).into_owned();
+        let environ = String::from_utf8_lossy(&read("environ")).into_owned();
+        let stressor = cmdline.contains("# ctl-stressor kind=cpu ")
+            || cmdline.contains("# ctl-stressor kind=memory ");
+        if (stressor && cmdline.contains(&cmd_tag)) || environ.contains(&env_tag) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Polls `cond` every 20 ms until it holds or `limit` passes.
+fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success(), "kill -{sig} {pid}");
+}
+
+/// Runs the CPU stressor and returns the CPU seconds its process tree used.
+fn cpu_seconds(shell: &[&str], workers: u32, load: u32, ttl: Duration) -> (f64, Duration) {
+    let run = run_id("cpu");
+    let text = script::stressor(&StressSpec::Cpu { workers, load }, ttl, &run);
+    let before = children_cpu();
+    let started = Instant::now();
+    let out = spawn(shell, &text, &[]).wait_with_output().unwrap();
+    let wall = started.elapsed();
+    assert!(out.status.success(), "{shell:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        line.starts_with(&format!("ctl-stressor cpu workers={workers} load={load} ttl=")),
+        "{line}"
+    );
+    (children_cpu() - before, wall)
+}
+
+fn check_cpu(workers: u32, load: u32, ttl: Duration) {
+    let _guard = serial();
+    for shell in shells() {
+        let target = workers as f64 * load as f64 / 100.0 * ttl.as_secs_f64();
+        // The machine is shared: a run that was starved of CPU is retried, at most twice.
+        let mut seen = Vec::new();
+        let ok = (0..3).any(|_| {
+            let (cpu, wall) = cpu_seconds(&shell, workers, load, ttl);
+            assert!(
+                wall < ttl + Duration::from_millis(1500),
+                "{shell:?} ran {wall:?} for a {ttl:?} TTL"
+            );
+            seen.push(cpu);
+            (cpu - target).abs() <= 0.10 * target
+        });
+        assert!(
+            ok,
+            "{shell:?} workers={workers} load={load}: CPU seconds {seen:?}, target {target} +-10%"
+        );
+    }
+}
+
+#[test]
+fn cpu_load_50_is_within_10_percent() {
+    check_cpu(1, 50, Duration::from_secs(3));
+}
+
+#[test]
+fn cpu_load_100_is_within_10_percent() {
+    check_cpu(1, 100, Duration::from_secs(3));
+}
+
+#[test]
+fn cpu_two_workers_at_30_percent_is_within_10_percent() {
+    check_cpu(2, 30, Duration::from_secs(2));
+}
+
+#[test]
+fn cpu_workers_end_at_the_ttl_after_the_parent_is_killed() {
+    let _guard = serial();
+    for shell in shells() {
+        let run = run_id("kill");
+        let ttl = Duration::from_secs(2);
+        let text = script::stressor(&StressSpec::Cpu { workers: 2, load: 50 }, ttl, &run);
+        let mut child = spawn(&shell, &text, &[]);
+        let started = Instant::now();
+        // The parent and its two workers.
+        assert!(
+            wait_for(Duration::from_secs(2), || marked(&run).len() >= 3),
+            "{shell:?}: workers did not start"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!(
+            !marked(&run).is_empty(),
+            "{shell:?}: the workers died with the parent; nothing to prove"
+        );
+        let gone = wait_for(ttl + Duration::from_secs(2), || marked(&run).is_empty());
+        assert!(gone, "{shell:?}: still running {:?} after {:?}", marked(&run), started.elapsed());
+        assert!(
+            started.elapsed() >= ttl - Duration::from_millis(300),
+            "{shell:?}: ended before the TTL"
+        );
+    }
+}
+
+fn shm_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ctl-test-shm-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect()
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[test]
+fn memory_shm_leaves_no_file_after_int_or_term() {
+    let _guard = serial();
+    for shell in shells() {
+        for (sig, code) in [("INT", 130), ("TERM", 143)] {
+            let dir = shm_dir(sig);
+            let run = run_id(&format!("shm{sig}"));
+            let text = script::stressor(
+                &StressSpec::Memory { mb: 8, mode: MemoryMode::Shm },
+                Duration::from_secs(30),
+                &run,
+            );
+            let child = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]);
+            let written = wait_for(Duration::from_secs(5), || {
+                files(&dir).iter().any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() == 8 * MIB))
+            });
+            assert!(written, "{shell:?}: no 8 MiB file in {}", dir.display());
+            signal(child.id(), sig);
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(code),
+                "{shell:?} {sig}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(files(&dir).is_empty(), "{shell:?} {sig}: left {:?}", files(&dir));
+            // The watchdog went with it.
+            assert!(
+                wait_for(Duration::from_secs(2), || marked(&run).is_empty()),
+                "{shell:?} {sig}: {:?}",
+                marked(&run)
+            );
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
+#[test]
+fn memory_shm_watchdog_removes_the_file_at_the_ttl_after_a_sigkill() {
+    let _guard = serial();
+    for shell in shells() {
+        let dir = shm_dir("kill");
+        let run = run_id("shmkill");
+        let ttl = Duration::from_secs(2);
+        let text =
+            script::stressor(&StressSpec::Memory { mb: 8, mode: MemoryMode::Shm }, ttl, &run);
+        let mut child = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]);
+        assert!(wait_for(Duration::from_secs(5), || !files(&dir).is_empty()), "{shell:?}: no file");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            !files(&dir).is_empty(),
+            "{shell:?}: the file went with the parent; nothing to prove"
+        );
+        let clean = wait_for(ttl + Duration::from_secs(2), || {
+            files(&dir).is_empty() && marked(&run).is_empty()
+        });
+        assert!(clean, "{shell:?}: left {:?}, processes {:?}", files(&dir), marked(&run));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn memory_shm_refuses_when_df_reports_too_little_space() {
+    let _guard = serial();
+    for shell in shells() {
+        let dir = shm_dir("big");
+        let run = run_id("big");
+        // More than any test machine's temp filesystem holds.
+        let text = script::stressor(
+            &StressSpec::Memory { mb: 1 << 30, mode: MemoryMode::Shm },
+            Duration::from_secs(5),
+            &run,
+        );
+        let out = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]).wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{shell:?}: {stderr}");
+        assert!(stderr.contains("refused") && stderr.contains("MiB free"), "{shell:?}: {stderr}");
+        assert!(files(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// VmRSS of `pid` in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[test]
+fn memory_anon_holds_the_mib_until_the_ttl_even_after_a_sigkill() {
+    let _guard = serial();
+    for shell in shells() {
+        let run = run_id("anon");
+        let ttl = Duration::from_secs(2);
+        let text =
+            script::stressor(&StressSpec::Memory { mb: 16, mode: MemoryMode::Anon }, ttl, &run);
+        let mut child = spawn(&shell, &text, &[]);
+        let started = Instant::now();
+        let held =
+            wait_for(Duration::from_secs(2), || marked(&run).iter().any(|&p| rss(p) >= 16 * MIB));
+        assert!(
+            held,
+            "{shell:?}: no process holds 16 MiB: {:?}",
+            marked(&run).iter().map(|&p| rss(p)).collect::<Vec<_>>()
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            marked(&run).iter().any(|&p| rss(p) >= 16 * MIB),
+            "{shell:?}: memory went with the parent"
+        );
+        let gone = wait_for(ttl + Duration::from_secs(2), || marked(&run).is_empty());
+        assert!(gone, "{shell:?}: still holding after {:?}: {:?}", started.elapsed(), marked(&run));
+    }
+}
+
+#[test]
+fn sweep_kills_the_runs_stressors_and_only_them() {
+    let _guard = serial();
+    for shell in shells() {
+        let run = run_id("sweep");
+        let other = run_id("other");
+        let ttl = Duration::from_secs(30);
+        let mut mine = spawn(
+            &shell,
+            &script::stressor(&StressSpec::Cpu { workers: 2, load: 10 }, ttl, &run),
+            &[],
+        );
+        let mut theirs = spawn(
+            &shell,
+            &script::stressor(&StressSpec::Cpu { workers: 1, load: 10 }, ttl, &other),
+            &[],
+        );
+        assert!(wait_for(Duration::from_secs(2), || marked(&run).len() >= 3
+            && marked(&other).len() >= 2));
+        let out = spawn(&shell, &script::sweep(Some(&run)), &[]).wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let killed: u32 = said.strip_prefix("killed ").and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert!(out.status.success() && killed >= 3, "{shell:?}: {said}");
+        assert!(
+            wait_for(Duration::from_secs(2), || marked(&run).is_empty()),
+            "{shell:?}: {:?}",
+            marked(&run)
+        );
+        mine.wait().unwrap();
+        assert!(marked(&other).len() >= 2, "{shell:?}: the other run was swept too");
+        // A sweep without a run id takes every ctl stressor.
+        let out = spawn(&shell, &script::sweep(None), &[]).wait_with_output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("killed "), "{shell:?}");
+        assert!(wait_for(Duration::from_secs(2), || marked(&other).is_empty()), "{shell:?}");
+        theirs.wait().unwrap();
+    }
+}
+
+#[test]
+fn cleanup_removes_only_the_runs_files() {
+    let _guard = serial();
+    for shell in shells() {
+        let dir = shm_dir("cleanup");
+        let run = run_id("clean");
+        std::fs::write(dir.join(format!("ctl-stress-{run}-1")), b"x").unwrap();
+        std::fs::write(dir.join(format!("ctl-stress-{run}-2")), b"x").unwrap();
+        std::fs::write(dir.join("ctl-stress-otherrun-3"), b"x").unwrap();
+        let out = spawn(&shell, &script::cleanup(&run), &[("CTL_SHM_DIR", &dir)])
+            .wait_with_output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "removed 2", "{shell:?}");
+        assert_eq!(files(&dir), vec![dir.join("ctl-stress-otherrun-3")]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[test]
+fn preflight_reports_ok_or_what_is_missing() {
+    let _guard = serial();
+    for shell in shells() {
+        let out = spawn(&shell, &script::preflight(&["sh", "dd", "sleep", "rm", "df"]), &[])
+            .wait_with_output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{shell:?}");
+        let out = spawn(&shell, &script::preflight(&["sh", "no-such-tool-ctl"]), &[])
+            .wait_with_output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "missing: no-such-tool-ctl",
+            "{shell:?}"
+        );
+    }
+}
