@@ -561,3 +561,50 @@ fn shipped_scenarios_are_valid() {
     }
     assert!(n >= 4, "quickstart, sin400-hpa-vs-predictive, weibull-kpa, cpu-stress-campaign");
 }
+
+#[test]
+fn a_failed_slo_is_exit_1_only_when_the_scenario_asks_for_it() {
+    let dir = Dir::new("campaign-slo");
+    // 20 ms of CPU per request: a 1 ms p95 fails every second with requests.
+    let scenario = |fail_run: bool| {
+        format!(
+            "label: slo-{fail_run}\n\
+             target:\n  embedded: tests/fixtures/scenarios/step-topology.yaml\n\
+             load:\n  shape: const:4\n  model: rate\n\
+             slo:\n  latency: 1ms\n  fail_run: {fail_run}\n  max_violation: 0.5\n\
+             phases:\n  - name: only\n    control: false\n    stabilisation: 0s\n    measurement: 3s\n"
+        )
+    };
+    let runs = dir.join("runs");
+    let threads: Vec<_> = [true, false]
+        .into_iter()
+        .map(|fail_run| {
+            let path = dir.write(&format!("slo-{fail_run}.yaml"), &scenario(fail_run));
+            let runs = runs.clone();
+            std::thread::spawn(move || {
+                let out = ctl_at_repo(&[
+                    "campaign",
+                    path.to_str().unwrap(),
+                    "--runs",
+                    runs.to_str().unwrap(),
+                    "--quiet",
+                ]);
+                (fail_run, out)
+            })
+        })
+        .collect();
+    for t in threads {
+        let (fail_run, out) = t.join().unwrap();
+        assert_code(&out, if fail_run { 1 } else { 0 });
+    }
+    for entry in std::fs::read_dir(&runs).unwrap() {
+        let run = entry.unwrap().path();
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap())
+                .unwrap();
+        let phase = &summary["phases"][0];
+        assert_eq!(phase["slo_met"], false, "{summary}");
+        assert!(phase["slo_violation_share"].as_f64().unwrap() > 0.5, "{summary}");
+        assert_eq!(summary["slo_failed"], summary["slo"]["fail_run"]);
+    }
+}

@@ -451,3 +451,107 @@ fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
         }
     });
 }
+
+#[test]
+fn slow_traces_in_the_window_are_anomalies_attributed_to_their_deployment() {
+    use ctl::anomaly::{Model, Schema, TrainOptions, features};
+    use ctl::observe::jaeger_api::JaegerApi;
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let route = c.live.route("GET", "/").unwrap();
+    rt.block_on(async {
+        // Normal traffic: one request at a time.
+        let start = unix_now() - 1.0;
+        for _ in 0..150 {
+            c.live.submit(route).unwrap().await.unwrap();
+        }
+        let api = JaegerApi::new(&c.jaeger_url()).unwrap();
+        let normal = api.traces(start, unix_now() + 1.0).await.unwrap();
+        assert!(normal.len() >= 150, "{} traces", normal.len());
+        // Seed 000 at HEAD: contamination 0.01.
+        let contamination = ctl::anomaly::Contamination::parse("0.01").unwrap();
+        let opts = TrainOptions { contamination, ..TrainOptions::default() };
+        let schema = Schema::of(&normal);
+        let rows: Vec<_> = normal
+            .iter()
+            .map(|t| features::extract_with(t, &schema, opts.kind, opts.repeated))
+            .collect();
+        let model = Model::train(&schema, &rows, &opts).unwrap();
+        let flagged = rows.iter().filter(|r| model.score(r, None, false).anomalous).count();
+        assert!(flagged * 10 < rows.len(), "{flagged} of {} normal traces flagged", rows.len());
+
+        let mut cfg = config(Mode::Observe);
+        cfg.anomaly_model = Some(model);
+        let sources = Sources {
+            metrics: Box::new(ScrapeSource::new(&c.metrics_url()).unwrap()),
+            traces: Some(JaegerApi::new(&c.jaeger_url()).unwrap()),
+        };
+        let mut ctl = Controller::new(cfg, connect(&c), sources).unwrap();
+        // The first window still holds the training traffic; the second is quiet.
+        ctl.step(unix_now()).await.unwrap();
+        let quiet = ctl.step(unix_now()).await.unwrap();
+        assert!(quiet.anomalies.iter().all(|a| a.kind != "trace"), "{:?}", quiet.anomalies);
+        // A burst of 300 concurrent requests: each waits behind the others on 3 pods.
+        let burst: Vec<_> = (0..300).map(|_| c.live.submit(route).unwrap()).collect();
+        for rx in burst {
+            rx.await.unwrap();
+        }
+        let r = ctl.step(unix_now()).await.unwrap();
+        let traces: Vec<_> = r.anomalies.iter().filter(|a| a.kind == "trace").collect();
+        assert!(r.traces >= 300, "{} traces in the window", r.traces);
+        assert!(
+            traces.len() * 10 >= r.traces * 9,
+            "{} trace anomalies of {}",
+            traces.len(),
+            r.traces
+        );
+        assert!(traces.iter().all(|a| a.deployment.as_deref() == Some("webapp")), "{traces:?}");
+        assert!(r.deployments[0].anomalies as usize >= traces.len());
+    });
+}
+
+#[test]
+fn sigterm_stops_ctl_control_with_every_file_flushed() {
+    let dir = util::Dir::new("control-sigterm");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
+        .args(["control", "--interval", "1s", "--out", "out"])
+        .current_dir(&dir.path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let csv = dir.join("out/control.csv");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3 {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("no rows in time");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ctl control did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("stopping"), "{err}");
+    let (header, rows) = parse_csv(&dir.read("out/control.csv"));
+    assert!(rows.len() >= 2 && rows.iter().all(|r| r.len() == header.len()));
+    let events = dir.read("out/events.jsonl");
+    let last: serde_json::Value = serde_json::from_str(events.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "stop", "{events}");
+    assert!(last["message"].as_str().unwrap().starts_with("stopped"), "{events}");
+}

@@ -363,8 +363,18 @@ fn no_pod_matching_is_exit_2_naming_the_selector() {
     assert!(util::stderr(&out).contains("app=nothing-here"), "{}", util::stderr(&out));
 }
 
+/// A background process, killed (SIGKILL) on drop so a failing test leaves nothing behind.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `ctl serve --topology webapp` in the background and the kubeconfig it wrote.
-fn serve(dir: &util::Dir) -> (Child, std::path::PathBuf) {
+fn serve(dir: &util::Dir) -> (Reaped, std::path::PathBuf) {
     let kubeconfig = dir.join("kubeconfig.yaml");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
         .args(["serve", "--topology", "webapp", "--kubeconfig-out"])
@@ -376,7 +386,7 @@ fn serve(dir: &util::Dir) -> (Child, std::path::PathBuf) {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = lines.any(|l| l.is_ok_and(|l| l.starts_with("kubeconfig:")));
     assert!(ready, "ctl serve did not print its kubeconfig line");
-    (child, kubeconfig)
+    (Reaped(child), kubeconfig)
 }
 
 fn sigint(pid: u32) {
@@ -388,36 +398,38 @@ fn sigint_to_the_binary_leaves_no_stressor_running() {
     let dir = util::Dir::new("stress-sigint");
     let (mut server, kubeconfig) = serve(&dir);
     let events = dir.join("events.jsonl");
-    let mut stress = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args([
-            "stress",
-            "cpu",
-            "--selector",
-            SELECTOR,
-            "--load",
-            "20",
-            "--duration",
-            "0",
-            "--refresh",
-            "1s",
-        ])
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .arg("--events")
-        .arg(&events)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut stress = Reaped(
+        Command::new(env!("CARGO_BIN_EXE_ctl"))
+            .args([
+                "stress",
+                "cpu",
+                "--selector",
+                SELECTOR,
+                "--load",
+                "20",
+                "--duration",
+                "0",
+                "--refresh",
+                "1s",
+            ])
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--events")
+            .arg(&events)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let read_events = || std::fs::read_to_string(&events).unwrap_or_default();
     let end = Instant::now() + Duration::from_secs(20);
     while read_events().matches("\"event\":\"started\"").count() < 3 && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(read_events().matches("\"event\":\"started\"").count(), 3, "{}", read_events());
-    sigint(stress.id());
-    let status = stress.wait().unwrap();
+    sigint(stress.0.id());
+    let status = stress.0.wait().unwrap();
     let mut stderr = String::new();
-    stress.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    stress.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
     let text = read_events();
     assert!(text.contains("\"reason\":\"interrupted\""), "{text}");
@@ -435,8 +447,8 @@ fn sigint_to_the_binary_leaves_no_stressor_running() {
         .await;
         assert!(idle.is_some(), "{:?}", pod_metrics(&conn).await);
     });
-    sigint(server.id());
-    let _ = server.wait();
+    sigint(server.0.id());
+    let _ = server.0.wait();
 }
 
 #[test]

@@ -80,7 +80,8 @@ pub struct ControlArgs {
     /// Default: metrics-server.
     #[arg(long, value_name = "SOURCE")]
     pub metrics: Option<String>,
-    /// Trace source: jaeger:URL or none. Default: the embedded cluster's Jaeger API, or none.
+    /// Trace source for --anomaly-model: jaeger:URL or none. Default: the embedded cluster's
+    /// Jaeger API, or none.
     #[arg(long, value_name = "SOURCE")]
     pub traces: Option<String>,
     /// A trace anomaly model (`ctl anomaly train`) to score each window's traces.

@@ -66,3 +66,44 @@ pub async fn set_replicas(
         selector: status.selector.filter(|s| !s.is_empty()),
     })
 }
+
+/// What a live `HorizontalPodAutoscaler` reports for its target (seed 004's
+/// `hpa_current_replicas` / `hpa_desired_replicas`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HpaStatus {
+    /// The Deployment it scales.
+    pub target: String,
+    pub current_replicas: Option<u32>,
+    pub desired_replicas: u32,
+}
+
+/// The autoscaling/v2 HPAs of `namespace`. `Ok(None)` when the server does not serve them
+/// (404: e.g. the embedded cluster), so callers can stop asking.
+pub async fn list_hpas(
+    conn: &Connection,
+    namespace: &str,
+) -> Result<Option<Vec<HpaStatus>>, ApiError> {
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    let api: kube::Api<HorizontalPodAutoscaler> =
+        kube::Api::namespaced(conn.client.clone(), namespace);
+    match api.list(&kube::api::ListParams::default()).await {
+        Ok(list) => Ok(Some(
+            list.items
+                .into_iter()
+                .filter(|h| h.spec.scale_target_ref.kind == "Deployment")
+                .map(|h| {
+                    let status = h.status.unwrap_or_default();
+                    HpaStatus {
+                        target: h.spec.scale_target_ref.name,
+                        current_replicas: status
+                            .current_replicas
+                            .and_then(|n| u32::try_from(n).ok()),
+                        desired_replicas: u32::try_from(status.desired_replicas).unwrap_or(0),
+                    }
+                })
+                .collect(),
+        )),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(ApiError(format!("list horizontalpodautoscalers in {namespace}: {e}"))),
+    }
+}

@@ -17,26 +17,21 @@ use super::config::{ControlConfig, Mode, PolicyKind, Targets};
 use super::csv::CsvWriter;
 use super::detect::{Detectors, Inputs, alarm_record, score_traces};
 use super::events::JsonLines;
+use super::observation::{Observed, build_observation, fill_observed, validate};
 use super::policies::TargetPolicies;
 use super::record::{DeploymentRecord, EventRecord, IntervalRecord};
 use super::{ControlError, Sources};
 use crate::cluster::Connection;
-use crate::cluster::deployments::{self, PodInfo};
+use crate::cluster::deployments;
 use crate::cluster::scale;
 use crate::observe::metrics::{MetricTarget, MetricsSample, TargetMetrics};
-use crate::policy::{Observation, PodPhase};
+use crate::policy::Observation;
 
 /// Per target: its pod selector, policies and detectors.
 struct TargetState {
     selector: String,
     policies: TargetPolicies,
     detectors: Detectors,
-}
-
-/// What the Kubernetes API said about one target this interval.
-struct Observed {
-    spec_replicas: u32,
-    pods: Vec<PodInfo>,
 }
 
 /// The open output files.
@@ -56,6 +51,8 @@ pub struct Controller {
     /// End of the previous interval's trace window (Unix seconds).
     last_window_end: Option<f64>,
     io: Duration,
+    /// False once the cluster answered that it serves no HorizontalPodAutoscalers.
+    read_hpas: bool,
 }
 
 impl Controller {
@@ -103,6 +100,7 @@ impl Controller {
             outputs,
             last_window_end: None,
             io: Duration::ZERO,
+            read_hpas: true,
         })
     }
 
@@ -206,6 +204,18 @@ impl Controller {
             observed.insert(name.clone(), o);
         }
 
+        // Live HPA objects, if the cluster has any (seed 004 logged the live HPA beside its own).
+        let mut live_hpas = BTreeMap::new();
+        if self.read_hpas {
+            match self.timed(scale::list_hpas(&conn, &ns)).await {
+                Ok(Some(list)) => {
+                    live_hpas = list.into_iter().map(|h| (h.target.clone(), h)).collect();
+                }
+                Ok(None) => self.read_hpas = false,
+                Err(e) => log::debug!("{e}"),
+            }
+        }
+
         // Metrics for the targets the API answered for.
         let metric_targets: Vec<MetricTarget> = observed
             .iter()
@@ -234,7 +244,8 @@ impl Controller {
         let names: Vec<String> = targets.iter().map(|(n, _)| n.clone()).collect();
         let window_start = self.last_window_end.unwrap_or(now - self.config.interval.as_secs_f64());
         self.last_window_end = Some(now);
-        if let Some(api) = &self.sources.traces {
+        // Without a model the traces would only be counted: not worth a fetch per interval.
+        if let (Some(api), Some(_)) = (&self.sources.traces, &self.config.anomaly_model) {
             let start = Instant::now();
             let fetched = api.traces(window_start, now).await;
             self.io += start.elapsed();
@@ -262,7 +273,11 @@ impl Controller {
                 Ok(s) => Ok(s.get(name).cloned().unwrap_or_default()),
                 Err(e) => Err(format!("metrics: {e}")),
             };
-            let row = self.decide_and_act(now, name, o, metrics, &mut record).await;
+            let mut row = self.decide_and_act(now, name, o, metrics, &mut record).await;
+            if let Some(h) = live_hpas.get(name) {
+                row.hpa_current_replicas = h.current_replicas;
+                row.hpa_desired_replicas = Some(h.desired_replicas);
+            }
             record.deployments.push(row);
         }
         self.finish(record, started)
@@ -365,6 +380,8 @@ impl Controller {
             row.applied_by = "observation_only".into();
             return row;
         }
+        // The guard remembers changes for its cooldowns; a change the API refuses never happened.
+        let guard_before = self.config.guard.clone();
         let g = self.config.guard.apply(now, name, current, decision);
         row.guard_reason = g.reason.clone();
         if g.applied == current {
@@ -391,6 +408,7 @@ impl Controller {
                 row.applied_by = policy.as_str().into();
             }
             Err(e) => {
+                self.config.guard = guard_before;
                 ev.kind = "scale_failed";
                 ev.message = e.to_string();
                 log::warn!("{name}: {e}");
@@ -525,103 +543,4 @@ pub(crate) fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-/// The policy input: the API's pods with the source's usage.
-fn build_observation(
-    namespace: &str,
-    name: &str,
-    o: &Observed,
-    metrics: Option<&TargetMetrics>,
-) -> Observation {
-    let pods = o
-        .pods
-        .iter()
-        .map(|p| {
-            let mut obs = p.observation.clone();
-            if let Some(u) = metrics.and_then(|m| m.pods.get(&obs.name)) {
-                obs.cpu_usage_millis = u.cpu_millis.map(|c| c.round() as u64);
-                obs.memory_usage_bytes = u.memory_bytes.map(|b| b.round() as u64);
-                obs.metrics_timestamp = u.timestamp;
-                obs.metrics_window_secs = u.window_secs;
-            }
-            obs
-        })
-        .collect::<Vec<_>>();
-    let ready = pods.iter().filter(|p| p.ready && !p.deleting).count();
-    let service = metrics.map(|m| m.service).unwrap_or_default();
-    Observation {
-        namespace: namespace.to_string(),
-        deployment: name.to_string(),
-        spec_replicas: o.spec_replicas,
-        ready_replicas: u32::try_from(ready).unwrap_or(u32::MAX),
-        pods,
-        request_rate: service.request_rate,
-        concurrency: service.concurrency,
-        latency_p95_ms: service.latency_p95_ms,
-        error_rate: service.error_rate,
-        anomalies: Vec::new(),
-    }
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
-}
-
-/// The observed columns of a row.
-fn fill_observed(
-    row: &mut DeploymentRecord,
-    obs: &Observation,
-    o: &Observed,
-    metrics: Option<&TargetMetrics>,
-) {
-    const MIB: f64 = 1024.0 * 1024.0;
-    row.current_replicas = obs.spec_replicas;
-    row.ready_replicas = obs.ready_replicas;
-    let live = || obs.pods.iter().filter(|p| !p.deleting);
-    row.pod_count = live().filter(|p| p.phase == PodPhase::Running).count() as u32;
-    row.cpu_millicores = mean(live().filter_map(|p| p.cpu_usage_millis).map(|v| v as f64));
-    row.memory_mebibytes =
-        mean(live().filter_map(|p| p.memory_usage_bytes).map(|v| v as f64 / MIB));
-    row.cpu_request_millicores =
-        mean(live().filter_map(|p| p.cpu_request_millis).map(|v| v as f64));
-    row.memory_request_mebibytes =
-        mean(live().filter_map(|p| p.memory_request_bytes).map(|v| v as f64 / MIB));
-    if let Some(m) = metrics {
-        let s = &m.service;
-        row.p50_ms = s.latency_p50_ms;
-        row.p95_ms = s.latency_p95_ms;
-        row.p99_ms = s.latency_p99_ms;
-        row.rps = s.request_rate;
-        row.errors = s.error_rate;
-        row.restarts = s.restarts;
-        row.oom_killed = s.oom_killed;
-    }
-    if row.oom_killed.is_none() {
-        row.oom_killed = Some(o.pods.iter().filter(|p| p.oom_killed).count() as u32);
-    }
-}
-
-/// Data a policy may act on: at least one running pod has a CPU sample (or the target has no
-/// pods at all), and every sample is a finite, non-negative number (the sources guarantee
-/// the latter; checked again because a policy must never see garbage).
-fn validate(obs: &Observation) -> Result<(), String> {
-    let live: Vec<_> =
-        obs.pods.iter().filter(|p| !p.deleting && p.phase == PodPhase::Running).collect();
-    if live.is_empty() {
-        return Ok(());
-    }
-    if !live.iter().any(|p| p.cpu_usage_millis.is_some()) {
-        return Err(format!("no CPU sample for any of the {} running pods", live.len()));
-    }
-    for v in [obs.request_rate, obs.latency_p95_ms, obs.error_rate, obs.concurrency]
-        .into_iter()
-        .flatten()
-    {
-        if !v.is_finite() || v < 0.0 {
-            return Err(format!("invalid value {v}"));
-        }
-    }
-    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod controller;
 pub mod csv;
 pub mod detect;
 pub mod events;
+mod observation;
 pub mod policies;
 pub mod record;
 
@@ -26,7 +27,7 @@ use crate::observe::metrics::MetricSource;
 /// Where the controller reads from.
 pub struct Sources {
     pub metrics: Box<dyn MetricSource>,
-    /// The Jaeger query API; `None` = no trace detection.
+    /// The Jaeger query API; `None` = no trace detection. Fetched only with an anomaly model.
     pub traces: Option<JaegerApi>,
 }
 

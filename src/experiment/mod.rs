@@ -3,6 +3,7 @@
 //! report. Uses `load`, `stress`, `control`, `emulator` and `cluster` through their APIs; holds
 //! no policy, detector or load-engine logic of its own.
 
+mod checks;
 mod control_setup;
 pub mod folder;
 mod orchestrate;

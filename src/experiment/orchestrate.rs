@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
+use super::checks::stress_spec;
 use super::control_setup;
 use super::record::{DeploymentSample, IntervalRecord, Mark, MarkKind, Recording};
-use super::resolve::stress_spec;
 use super::scenario::ControlSpec;
 use super::timeline::{Timeline, clock, describe_stress};
 use crate::cluster::Connection;
@@ -56,6 +56,9 @@ enum Action {
     StressStart(usize),
     Tick,
 }
+
+/// Stressor events, tagged with the index of their stress window.
+type StressEvents = mpsc::UnboundedReceiver<(usize, String)>;
 
 struct Files {
     csv: CsvWriter<BufWriter<File>>,
@@ -115,9 +118,11 @@ impl Orchestra {
         }
     }
 
-    /// Waits until Unix time `at`; false when stopped first.
-    async fn wait_until(&self, at: f64) -> bool {
+    /// Waits until Unix time `at`, writing stressor events as they come; false when stopped
+    /// first.
+    async fn wait_until(&self, at: f64, files: &mut Files, stress: &mut StressEvents) -> bool {
         loop {
+            self.drain(files, stress);
             if self.halted() {
                 return false;
             }
@@ -126,6 +131,15 @@ impl Orchestra {
                 return true;
             }
             tokio::time::sleep(Duration::from_secs_f64(left).min(POLL)).await;
+        }
+    }
+
+    /// Writes the stressor events received so far to `events.jsonl`.
+    fn drain(&self, files: &mut Files, stress: &mut StressEvents) {
+        while let Ok((k, text)) = stress.try_recv() {
+            let name = &self.timeline.stress[k].name;
+            let ev = EventRecord::new(unix_now(), "stress", format!("{name}: {text}"));
+            let _ = files.events.events(std::slice::from_ref(&ev));
         }
     }
 
@@ -146,6 +160,7 @@ impl Orchestra {
         };
         let (stress_tx, mut stress_rx) = mpsc::unbounded_channel::<(usize, String)>();
         let mut running: BTreeMap<usize, StressHandle> = BTreeMap::new();
+        let mut forwarders: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         let mut controller: Option<Controller> = None;
         let mut phase = 0usize;
         let initial = self.initial_replicas().await;
@@ -153,12 +168,8 @@ impl Orchestra {
             let _ = files.events.events(std::slice::from_ref(&ev));
         };
         for (t, action) in schedule(&self.timeline) {
-            if !self.wait_until(origin + t).await {
+            if !self.wait_until(origin + t, &mut files, &mut stress_rx).await {
                 break;
-            }
-            while let Ok((k, text)) = stress_rx.try_recv() {
-                let name = &self.timeline.stress[k].name;
-                log(&mut files, EventRecord::new(unix_now(), "stress", format!("{name}: {text}")));
             }
             let now = unix_now();
             let at = now - origin;
@@ -217,8 +228,9 @@ impl Orchestra {
                     self.mark(at, MarkKind::StressStart, text.clone());
                     log(&mut files, EventRecord::new(now, "stress_start", text));
                     match self.start_stress(k, !running.is_empty(), &stress_tx).await {
-                        Ok(h) => {
+                        Ok((h, forwarder)) => {
                             running.insert(k, h);
+                            forwarders.extend(forwarder);
                         }
                         Err(e) => {
                             let text = format!("{}: cannot start: {e}", w.name);
@@ -273,10 +285,11 @@ impl Orchestra {
                 EventRecord::new(unix_now(), "stress_stop", format!("{name}: {summary}")),
             );
         }
-        while let Ok((k, text)) = stress_rx.try_recv() {
-            let name = &self.timeline.stress[k].name;
-            log(&mut files, EventRecord::new(unix_now(), "stress", format!("{name}: {text}")));
+        // Every run has ended, so its event stream has too; wait for the last events.
+        for f in forwarders {
+            let _ = tokio::time::timeout(Duration::from_secs(2), f).await;
         }
+        self.drain(&mut files, &mut stress_rx);
         let why = if self.stop.load(Ordering::Relaxed) { "interrupted" } else { "completed" };
         log(&mut files, EventRecord::new(unix_now(), "end", format!("campaign {why}")));
         Ok(problems)
@@ -300,7 +313,7 @@ impl Orchestra {
         k: usize,
         others_running: bool,
         events: &mpsc::UnboundedSender<(usize, String)>,
-    ) -> Result<StressHandle, String> {
+    ) -> Result<(StressHandle, Option<tokio::task::JoinHandle<()>>), String> {
         let w = &self.timeline.stress[k];
         let target = Target::parse(&w.spec.selector).map_err(|e| e.to_string())?;
         let options = RunnerOptions {
@@ -318,7 +331,7 @@ impl Orchestra {
         let mut handle = StressRunner::start(&self.conn, stress_spec(&w.spec), &target, options)
             .await
             .map_err(|e| e.to_string())?;
-        if let Some(mut rx) = handle.events() {
+        let forwarder = handle.events().map(|mut rx| {
             let tx = events.clone();
             tokio::spawn(async move {
                 while let Some(e) = rx.recv().await {
@@ -326,9 +339,9 @@ impl Orchestra {
                         break;
                     }
                 }
-            });
-        }
-        Ok(handle)
+            })
+        });
+        Ok((handle, forwarder))
     }
 
     fn record_interval(&self, origin: f64, phase: usize, r: &crate::control::IntervalRecord) {

@@ -442,3 +442,99 @@ fn events(h: &mut String, r: &ReportInput<'_>) {
     }
     h.push_str("</table>\n");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::record::{DeploymentSample, IntervalRecord, Mark, SecondPoint};
+
+    const SCENARIO: &str = "\
+label: t
+description: <b>bold</b> & more
+target:
+  embedded: webapp
+load:
+  shape: const:5
+stress:
+  - name: burn<1>
+    kind: cpu
+    selector: app=webapp
+    start: 1s
+    stop: 3s
+control:
+  deployments: [webapp]
+  policy: hpa
+phases:
+  - name: baseline
+    control: false
+    stabilisation: 1s
+    measurement: 4s
+  - name: adaptation
+    stabilisation: 1s
+    measurement: 4s
+";
+
+    #[test]
+    fn renders_escaped_charts_marks_and_the_phase_table() {
+        let c = crate::experiment::resolve::resolve("t.yaml", SCENARIO).unwrap();
+        let point = |n: u64| SecondPoint {
+            second: n,
+            unix_time: 100 + n,
+            target: 5.0,
+            users: 1,
+            requests: 5,
+            failures: 0,
+            p50_ms: 1.0,
+            p95_ms: 2.0,
+            p99_ms: 3.0,
+            slo_ms: 2.0,
+        };
+        let interval = |t: f64, replicas: u32| IntervalRecord {
+            t,
+            length: 1.0,
+            phase: usize::from(t >= 5.0),
+            deployments: vec![DeploymentSample {
+                name: "web<app>".into(),
+                replicas,
+                ready: replicas,
+                cpu_millicores: Some(10.0),
+                memory_mib: Some(8.0),
+                desired: None,
+                applied: None,
+            }],
+            anomalies: 0,
+        };
+        let rec = Recording {
+            seconds: (0..10).map(point).collect(),
+            intervals: (0..10).map(|t| interval(f64::from(t), if t > 6 { 2 } else { 1 })).collect(),
+            marks: vec![
+                Mark { t: 6.5, kind: MarkKind::Scale, text: "webapp 1 -> 2 (hpa)".into() },
+                Mark { t: 7.5, kind: MarkKind::Anomaly, text: "p95 <high>".into() },
+            ],
+            origin_unix: Some(100.0),
+            stopped_at: 10.0,
+            ..Recording::default()
+        };
+        let summary = CampaignSummary::compute("t", "t.yaml", &c.scenario.slo, &c.timeline, &rec);
+        let html = render(&ReportInput {
+            scenario: &c.scenario,
+            scenario_path: "t.yaml",
+            timeline: &c.timeline,
+            summary: &summary,
+            recording: &rec,
+            host: "http://127.0.0.1:1",
+            shape: "const 5",
+            model: "rate",
+        });
+        assert_eq!(html.matches("<svg").count(), 5);
+        assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; more"));
+        assert!(html.contains("web&lt;app&gt;") && !html.contains("web<app>"));
+        assert!(html.contains("burn&lt;1&gt;: cpu 1x100% on app=webapp"), "stress band");
+        assert!(html.contains("baseline stabilisation"), "stabilisation band");
+        assert!(html.contains("T+0:06 webapp 1 -&gt; 2 (hpa)"), "scale marker");
+        assert!(html.contains("T+0:07 p95 &lt;high&gt;"), "anomaly marker");
+        assert!(html.contains("SLO p95 200ms"));
+        assert!(html.contains("<th>baseline<div") && html.contains("<th>adaptation<div"));
+        assert!(!html.contains("<script"));
+    }
+}

@@ -3,12 +3,11 @@
 //! [`super::yaml_pos`]), fill in the defaults and build the load parts and the timeline.
 //! Reads the files the scenario names (trace, workload, topology); starts nothing.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::ScenarioError;
-use super::scenario::{ModelName, PhaseSpec, PolicyName, Scenario, StressAction, StressKind};
-use super::timeline::{Phase, StressWindow, Timeline};
+use super::scenario::{ModelName, PhaseSpec, Scenario};
+use super::timeline::{Phase, Timeline};
 use super::yaml_pos;
 use crate::load::{Model, ThinkTime};
 use crate::shape::{ArrivalProcess, Shape, ShapeSpec};
@@ -35,8 +34,6 @@ pub struct LoadParts {
 
 /// The largest user pool or in-flight limit a scenario may ask for (as `ctl load`).
 const MAX_POOL: usize = 100_000;
-/// The shortest controller interval: the loop must observe something between two steps.
-const MIN_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Reads, parses and checks the scenario at `path`.
 pub fn load(path: &str) -> Result<Campaign, ScenarioError> {
@@ -67,14 +64,14 @@ fn strip_location(message: &str) -> String {
     }
 }
 
-struct Checker<'a> {
-    path: &'a str,
-    text: &'a str,
+pub(super) struct Checker<'a> {
+    pub(super) path: &'a str,
+    pub(super) text: &'a str,
 }
 
 impl Checker<'_> {
     /// An error at the key named by `at` (`stress[1].start`).
-    fn err(&self, at: &str, message: impl Into<String>) -> ScenarioError {
+    pub(super) fn err(&self, at: &str, message: impl Into<String>) -> ScenarioError {
         let (line, column) = yaml_pos::locate(self.text, &yaml_pos::path(at));
         ScenarioError::Invalid {
             path: self.path.to_string(),
@@ -304,7 +301,7 @@ impl Checker<'_> {
                 let text =
                     l.think_time.as_deref().or(workload.think_time.as_deref()).unwrap_or("0");
                 let think: ThinkTime =
-                    text.parse().map_err(|e| self.err("load.think_time", format!("{e}")))?;
+                    text.parse().map_err(|e: String| self.err("load.think_time", e))?;
                 Model::Users { think }
             }
             ModelName::Rate => {
@@ -327,189 +324,5 @@ impl Checker<'_> {
             }
         };
         Ok(LoadParts { shape, model, workload, timeout, seed: l.seed })
-    }
-
-    fn check_stress(
-        &self,
-        s: &Scenario,
-        phases: &[Phase],
-    ) -> Result<Vec<StressWindow>, ScenarioError> {
-        let mut windows = Vec::new();
-        for (i, a) in s.stress.iter().enumerate() {
-            let at = |f: &str| format!("stress[{i}].{f}");
-            if a.selector.trim().is_empty() {
-                return Err(self.err(
-                    &at("selector"),
-                    "expected a label selector (app=webapp) or deployment/NAME",
-                ));
-            }
-            let (allowed, denied): (&[&str], [(&str, bool); 2]) = match a.kind {
-                StressKind::Cpu => {
-                    (&["workers", "load"], [("mb", a.mb.is_some()), ("mode", a.mode.is_some())])
-                }
-                StressKind::Memory => (
-                    &["mb", "mode"],
-                    [("workers", a.workers.is_some()), ("load", a.load.is_some())],
-                ),
-            };
-            if let Some((field, _)) = denied.iter().find(|(_, set)| *set) {
-                return Err(self.err(
-                    &at(field),
-                    format!(
-                        "does not apply to {} stress (its fields: {})",
-                        a.kind.as_str(),
-                        allowed.join(", ")
-                    ),
-                ));
-            }
-            if a.kind == StressKind::Memory && a.mb.is_none() {
-                return Err(self.err(&at("kind"), "memory stress needs mb: MiB per pod"));
-            }
-            if let Err(e) = stress_spec(a).validate() {
-                // The stress module names its flags (--workers); the scenario names its keys.
-                let message = e.to_string();
-                let field = ["workers", "load", "mb"]
-                    .into_iter()
-                    .find(|f| message.contains(&format!("--{f}")))
-                    .unwrap_or("kind");
-                return Err(self.err(&at(field), message.replace(&format!("--{field}: "), "")));
-            }
-            crate::cluster::pods::Target::parse(&a.selector).map_err(|e| {
-                self.err(&at("selector"), e.to_string().replace("--selector: ", ""))
-            })?;
-            if a.max_pods == Some(0) {
-                return Err(self.err(&at("max_pods"), "expected at least 1"));
-            }
-            if a.refresh.is_some_and(|r| r.0 < Duration::from_secs(1)) {
-                return Err(self.err(&at("refresh"), "expected at least 1s"));
-            }
-            for (j, name) in a.phases.iter().enumerate() {
-                if !phases.iter().any(|p| &p.name == name) {
-                    let names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
-                    return Err(self.err(
-                        &format!("stress[{i}].phases[{j}]"),
-                        format!("no phase is named '{name}' (phases: {})", names.join(", ")),
-                    ));
-                }
-            }
-            let name = a.name.clone().unwrap_or_else(|| format!("{}-{}", a.kind.as_str(), i + 1));
-            for (k, p) in phases.iter().enumerate() {
-                if !a.phases.is_empty() && !a.phases.contains(&p.name) {
-                    continue;
-                }
-                let length = p.end - p.start;
-                let stop = a.stop.map_or(length, |d| d.secs());
-                if a.start.secs() >= length {
-                    return Err(self.err(&at("start"), format!("{} is not inside phase {} ({}s long; times are relative to the phase start)", a.start, p.name, length)));
-                }
-                if stop <= a.start.secs() || stop > length + 1e-9 {
-                    return Err(self.err(&at("stop"), format!("expected a time after start ({}) and at most the length of phase {} ({length}s)", a.start, p.name)));
-                }
-                windows.push(StressWindow {
-                    action: i,
-                    name: name.clone(),
-                    phase: k,
-                    start: p.start + a.start.secs(),
-                    stop: p.start + stop,
-                    spec: a.clone(),
-                });
-            }
-        }
-        Ok(windows)
-    }
-
-    fn check_control(&self, s: &Scenario) -> Result<(), ScenarioError> {
-        let Some(c) = &s.control else { return Ok(()) };
-        if c.deployments.is_empty() == c.selector.is_none() {
-            return Err(
-                self.err("control", "give either deployments: [NAME, ...] or selector: LABELS")
-            );
-        }
-        if c.interval.0 < MIN_INTERVAL {
-            return Err(self.err("control.interval", "expected at least 200ms"));
-        }
-        for (field, value) in [
-            ("knowledge", &c.knowledge),
-            ("anomaly_model", &c.anomaly_model),
-            ("hpa", &c.hpa),
-            ("cpu_model", &c.cpu_model),
-        ] {
-            if let Some(file) = value
-                && !Path::new(file).is_file()
-            {
-                return Err(self.err(&format!("control.{field}"), format!("no such file: {file}")));
-            }
-        }
-        let predictive = c.policy == PolicyName::Predictive
-            || s.phases.iter().any(|p| p.policy == Some(PolicyName::Predictive));
-        if predictive && c.cpu_model.is_none() {
-            return Err(self.err(
-                "control",
-                "the predictive policy needs cpu_model: FILE (from ctl model train)",
-            ));
-        }
-        if let Some(m) = &c.metrics {
-            let ok = m == "metrics-server"
-                || m.starts_with("prometheus:http")
-                || m.starts_with("scrape:http");
-            if !ok {
-                return Err(self.err(
-                    "control.metrics",
-                    format!("expected prometheus:URL, metrics-server or scrape:URL, found '{m}'"),
-                ));
-            }
-        }
-        if let Some(t) = &c.traces
-            && t != "none"
-            && !t.starts_with("jaeger:http")
-        {
-            return Err(
-                self.err("control.traces", format!("expected jaeger:URL or none, found '{t}'"))
-            );
-        }
-        if let Some(embedded) = &s.target.embedded
-            && let Ok(topology) = crate::emulator::topology::load(embedded)
-        {
-            for (j, d) in c.deployments.iter().enumerate() {
-                if topology.service(d).is_none() {
-                    return Err(self.err(
-                        &format!("control.deployments[{j}]"),
-                        format!("topology {embedded} has no deployment '{d}'"),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn check_slo(&self, s: &Scenario) -> Result<(), ScenarioError> {
-        let slo = &s.slo;
-        if ![50, 90, 95, 99].contains(&slo.percentile) {
-            return Err(self.err("slo.percentile", "expected 50, 90, 95 or 99"));
-        }
-        if slo.latency.0.is_zero() {
-            return Err(self.err("slo.latency", "expected a positive duration"));
-        }
-        if slo.max_error_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-            return Err(self.err("slo.max_error_rate", "expected a share from 0 to 1 (0.01 = 1%)"));
-        }
-        if !(0.0..=1.0).contains(&slo.max_violation) {
-            return Err(self.err("slo.max_violation", "expected a share from 0 to 1 (0.05 = 5%)"));
-        }
-        Ok(())
-    }
-}
-
-/// The stress module's spec for an action (defaults: 1 worker at 100 %, shm).
-pub fn stress_spec(a: &StressAction) -> crate::stress::StressSpec {
-    match a.kind {
-        StressKind::Cpu => crate::stress::StressSpec::Cpu {
-            workers: a.workers.unwrap_or(1),
-            load: a.load.unwrap_or(100),
-        },
-        StressKind::Memory => crate::stress::StressSpec::Memory {
-            mb: a.mb.unwrap_or(0),
-            mode: a.mode.unwrap_or(crate::stress::MemoryMode::Shm),
-        },
     }
 }

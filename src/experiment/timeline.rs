@@ -114,12 +114,13 @@ impl Timeline {
 
 /// `cpu 4 workers at 100% on app=webapp`.
 pub fn describe_stress(s: &StressAction) -> String {
-    format!("{} on {}", super::resolve::stress_spec(s).describe(), s.selector)
+    format!("{} on {}", super::checks::stress_spec(s).describe(), s.selector)
 }
 
 /// `T+1:05` style campaign time.
 pub fn clock(t: f64) -> String {
-    let t = t.max(0.0).round() as u64;
+    // Like a clock: 6.5 s is still T+0:06 (the epsilon absorbs float error in sums of windows).
+    let t = (t.max(0.0) + 1e-6).floor() as u64;
     format!("T+{}:{:02}", t / 60, t % 60)
 }
 

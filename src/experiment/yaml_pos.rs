@@ -69,11 +69,11 @@ pub fn locate(text: &str, path: &[Seg]) -> (usize, usize) {
         match seg {
             Seg::Key(key) => {
                 let mut found = None;
-                for i in start..end {
+                for (i, line) in all.iter().enumerate().take(end).skip(start) {
                     let (indent, text) = if i == start {
                         (first_indent, first_text)
                     } else {
-                        (all[i].indent, all[i].text)
+                        (line.indent, line.text)
                     };
                     if indent != block_indent {
                         continue;

@@ -5,6 +5,7 @@
 //!   line of each is the `# ctl-stressor kind=...` marker.
 //! - [`runner`]: preflight, start sweep, one exec per pod, rediscovery every refresh, and on
 //!   stop a kill sweep by run marker plus a /dev/shm cleanup, every step bounded by a timeout.
+//! - `pod` (private): one pod's preflight, start sweep, stressor exec and outcome.
 //! - [`events`]: what a run reports ([`StressEvent`], [`Summary`]).
 //!
 //! Library use (campaigns):
@@ -30,6 +31,7 @@
 //! watchdog removes its /dev/shm file at the TTL even if the script was killed.
 
 pub mod events;
+mod pod;
 pub mod runner;
 pub mod script;
 pub mod spec;

@@ -427,7 +427,8 @@ mod tests {
         let everything = Selectors::default();
         let (rv, pods) = store.list(&live, Kind::Pod, &everything);
         assert_eq!(pods.len(), 3);
-        assert!(pods.iter().all(|p| p["metadata"]["resourceVersion"] == rv.to_string()));
+        let rv_text = rv.to_string();
+        assert!(pods.iter().all(|p| p["metadata"]["resourceVersion"] == rv_text.as_str()));
         assert_eq!(store.changes_since(&live, Kind::Pod, rv).unwrap().1.len(), 0);
 
         live.scale("webapp", 4).unwrap();
