@@ -449,6 +449,12 @@ fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
         for d in &decisions {
             assert_eq!(d[3..], [6, 6], "steady state: {context}");
         }
+        if let Some(p) = &prometheus {
+            // A bad template is named with Prometheus's own complaint.
+            let source = PrometheusSource::new(&p.1, QueryTemplates::default()).unwrap();
+            let e = source.query("sum(", unix_now()).await.unwrap_err().to_string();
+            assert!(e.contains("sum(") && e.contains("bad_data"), "{e}");
+        }
     });
 }
 

@@ -77,7 +77,8 @@ pub struct ControlArgs {
     #[arg(long, value_name = "FILE")]
     pub knowledge: Option<PathBuf>,
     /// Metric source: prometheus:URL, metrics-server, or scrape:URL of a /metrics endpoint.
-    /// Default: metrics-server.
+    /// Default: a scrape of the embedded cluster's /metrics (CPU, memory, requests, latency),
+    /// or metrics-server (CPU and memory only) with --kubeconfig.
     #[arg(long, value_name = "SOURCE")]
     pub metrics: Option<String>,
     /// Trace source for --anomaly-model: jaeger:URL or none. Default: the embedded cluster's
@@ -213,10 +214,13 @@ fn metric_source(
     spec: Option<&str>,
     conn: &Connection,
     promql: Option<&Path>,
+    embedded: Option<&EmbeddedCluster>,
 ) -> anyhow::Result<Box<dyn MetricSource>> {
     let expected = "--metrics: expected prometheus:URL, metrics-server or scrape:URL";
     let runtime = |e: crate::observe::metrics::MetricsError| anyhow::anyhow!("{e}");
-    match spec.unwrap_or("metrics-server") {
+    let default =
+        embedded.map_or("metrics-server".to_string(), |c| format!("scrape:{}", c.metrics_url()));
+    match spec.unwrap_or(&default) {
         "metrics-server" => Ok(Box::new(MetricsServerSource::new(conn.client.clone()))),
         s if s.starts_with("prometheus:") => {
             let url = &s["prometheus:".len()..];
@@ -324,7 +328,7 @@ async fn run_async(args: &ControlArgs, embedded: Option<&EmbeddedCluster>) -> an
     let config = config(args, &namespace)?;
     let out = config.out.clone().unwrap_or_default();
     let sources = Sources {
-        metrics: metric_source(args.metrics.as_deref(), &conn, args.promql.as_deref())?,
+        metrics: metric_source(args.metrics.as_deref(), &conn, args.promql.as_deref(), embedded)?,
         traces: trace_source(args.traces.as_deref(), embedded)?,
     };
     let mut controller = Controller::new(config, conn, sources).map_err(control_error)?;

@@ -58,7 +58,7 @@ enum Action {
 }
 
 /// Stressor events, tagged with the index of their stress window.
-type StressEvents = mpsc::UnboundedReceiver<(usize, String)>;
+type StressEvents = mpsc::UnboundedReceiver<(usize, String, f64)>;
 
 struct Files {
     csv: CsvWriter<BufWriter<File>>,
@@ -136,9 +136,9 @@ impl Orchestra {
 
     /// Writes the stressor events received so far to `events.jsonl`.
     fn drain(&self, files: &mut Files, stress: &mut StressEvents) {
-        while let Ok((k, text)) = stress.try_recv() {
+        while let Ok((k, text, at)) = stress.try_recv() {
             let name = &self.timeline.stress[k].name;
-            let ev = EventRecord::new(unix_now(), "stress", format!("{name}: {text}"));
+            let ev = EventRecord::new(at, "stress", format!("{name}: {text}"));
             let _ = files.events.events(std::slice::from_ref(&ev));
         }
     }
@@ -158,7 +158,7 @@ impl Orchestra {
             }
             let _ = tokio::time::timeout(POLL, self.origin.changed()).await;
         };
-        let (stress_tx, mut stress_rx) = mpsc::unbounded_channel::<(usize, String)>();
+        let (stress_tx, mut stress_rx) = mpsc::unbounded_channel::<(usize, String, f64)>();
         let mut running: BTreeMap<usize, StressHandle> = BTreeMap::new();
         let mut forwarders: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         let mut controller: Option<Controller> = None;
@@ -312,7 +312,7 @@ impl Orchestra {
         &self,
         k: usize,
         others_running: bool,
-        events: &mpsc::UnboundedSender<(usize, String)>,
+        events: &mpsc::UnboundedSender<(usize, String, f64)>,
     ) -> Result<(StressHandle, Option<tokio::task::JoinHandle<()>>), String> {
         let w = &self.timeline.stress[k];
         let target = Target::parse(&w.spec.selector).map_err(|e| e.to_string())?;
@@ -335,7 +335,7 @@ impl Orchestra {
             let tx = events.clone();
             tokio::spawn(async move {
                 while let Some(e) = rx.recv().await {
-                    if tx.send((k, e.describe())).is_err() {
+                    if tx.send((k, e.describe(), unix_now())).is_err() {
                         break;
                     }
                 }

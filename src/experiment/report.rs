@@ -222,7 +222,9 @@ fn charts(h: &mut String, r: &ReportInput<'_>) {
             from: p.start,
             to: p.measure_start,
             color: "#9ca3af",
-            label: format!("{} stabilisation", p.name),
+            label: format!("{} stabilisation (not measured)", p.name),
+            short: "stabilisation".into(),
+            row: 0,
         })
         .collect();
     bands.extend(t.stress.iter().map(|s| Band {
@@ -230,6 +232,8 @@ fn charts(h: &mut String, r: &ReportInput<'_>) {
         to: s.stop,
         color: "#dc2626",
         label: format!("{}: {}", s.name, describe_stress(&s.spec)),
+        short: s.name.clone(),
+        row: 1,
     }));
     let phase_lines: Vec<VLine> = t
         .phases
@@ -529,8 +533,11 @@ phases:
         assert_eq!(html.matches("<svg").count(), 5);
         assert!(html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; more"));
         assert!(html.contains("web&lt;app&gt;") && !html.contains("web<app>"));
-        assert!(html.contains("burn&lt;1&gt;: cpu 1x100% on app=webapp"), "stress band");
-        assert!(html.contains("baseline stabilisation"), "stabilisation band");
+        assert!(
+            html.contains("<title>burn&lt;1&gt;: cpu 1x100% on app=webapp</title>"),
+            "stress band"
+        );
+        assert!(html.contains("<title>baseline stabilisation (not measured)</title>"));
         assert!(html.contains("T+0:06 webapp 1 -&gt; 2 (hpa)"), "scale marker");
         assert!(html.contains("T+0:07 p95 &lt;high&gt;"), "anomaly marker");
         assert!(html.contains("SLO p95 200ms"));

@@ -15,12 +15,14 @@ pub(crate) struct Series<'a> {
     pub values: Vec<f64>,
 }
 
-/// A shaded x range with a label at its top.
+/// A shaded x range with a short name at its top (on `row` 0 or 1) and `label` as tooltip.
 pub(crate) struct Band {
     pub from: f64,
     pub to: f64,
     pub color: &'static str,
     pub label: String,
+    pub short: String,
+    pub row: u8,
 }
 
 /// A vertical marker at `x`; `label` shows as its tooltip.
@@ -128,6 +130,16 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
     );
     for b in c.bands {
         let (x1, x2) = (px(b.from), px(b.to));
+        // The visible name is cut to the band's width (about 6 px per character); the tooltip
+        // has it all. Bands with `short` on the second row keep names of adjacent bands apart.
+        let fits = ((x2 - x1 - 4.0) / 6.0).max(0.0) as usize;
+        let name: String = if b.short.chars().count() <= fits {
+            b.short.clone()
+        } else if fits >= 2 {
+            b.short.chars().take(fits - 1).chain(['…']).collect()
+        } else {
+            String::new()
+        };
         let _ = write!(
             h,
             "<rect x=\"{x1:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{ph:.1}\" fill=\"{}\" fill-opacity=\"0.16\">\
@@ -136,8 +148,8 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
             b.color,
             esc(&b.label),
             x1 + 3.0,
-            TOP + 11.0,
-            esc(&b.label)
+            TOP + 11.0 + 12.0 * f64::from(b.row),
+            esc(&name)
         );
     }
     for i in 0..=y_ticks {
@@ -252,7 +264,14 @@ mod tests {
         let xs = [0.0, 1.0, 2.0];
         let series =
             [Series { label: "r", color: "#000", dashed: false, values: vec![1.0, 2.0, 1.0] }];
-        let bands = [Band { from: 0.5, to: 1.5, color: "#f00", label: "cpu <stress>".into() }];
+        let bands = [Band {
+            from: 0.5,
+            to: 1.5,
+            color: "#f00",
+            label: "cpu <stress> on app=x".into(),
+            short: "cpu <stress>".into(),
+            row: 1,
+        }];
         let vlines = [VLine { x: 1.0, color: "#00f", label: "scale 1 -> 2".into(), dashed: false }];
         let hlines = [HLine { y: 5.0, color: "#f00", label: "SLO p95 5 ms".into() }];
         let mut h = String::new();

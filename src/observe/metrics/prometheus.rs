@@ -184,11 +184,7 @@ impl PrometheusSource {
     }
 
     /// One instant query at `time` (Unix seconds).
-    pub async fn query(
-        &self,
-        promql: &str,
-        time: f64,
-    ) -> Result<Series, MetricsError> {
+    pub async fn query(&self, promql: &str, time: f64) -> Result<Series, MetricsError> {
         let url = format!("{}/api/v1/query", self.base);
         let full = reqwest::Url::parse_with_params(
             &url,

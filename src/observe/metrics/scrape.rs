@@ -227,6 +227,8 @@ pub fn compute(prev: &Scrape, cur: &Scrape, targets: &[MetricTarget]) -> Metrics
         }
     }
     let mut acc: Vec<Acc> = targets.iter().map(|_| Acc::default()).collect();
+    // With a mesh reporting requests at all, a workload without series had no requests.
+    let mut mesh = false;
     for (s, key) in cur.samples.iter().zip(&cur.keys) {
         let increase = |prev: &Scrape, s: &Sample| increase(prev, s, key);
         let ns = s.label("namespace").unwrap_or("");
@@ -262,6 +264,7 @@ pub fn compute(prev: &Scrape, cur: &Scrape, targets: &[MetricTarget]) -> Metrics
                 if s.label("reporter").is_some_and(|r| r != "destination") {
                     continue;
                 }
+                mesh = true;
                 let wns = s.label("destination_workload_namespace").unwrap_or(ns);
                 let Some(&i) =
                     s.label("destination_workload").and_then(|w| workload.get(&(wns, w)))
@@ -299,7 +302,7 @@ pub fn compute(prev: &Scrape, cur: &Scrape, targets: &[MetricTarget]) -> Metrics
                 m.pods.insert(pod.clone(), usage);
             }
         }
-        if a.saw_requests {
+        if a.saw_requests || mesh {
             m.service.request_rate = usable(a.requests / dt);
             m.service.error_rate = (a.requests > 0.0).then(|| a.errors / a.requests);
         }
@@ -444,7 +447,11 @@ kube_pod_container_status_restarts_total{namespace=\"default\",pod=\"web-2\",con
             deployment: "web".into(),
             pods: vec!["web-1".into(), "web-2".into(), "web-3".into()],
         };
-        let out = compute(&prev, &cur, &[t]);
+        let other =
+            MetricTarget { namespace: "default".into(), deployment: "db".into(), pods: vec![] };
+        let out = compute(&prev, &cur, &[t, other]);
+        assert_eq!(out["db"].service.request_rate, Some(0.0), "meshed, no requests");
+        assert_eq!(out["db"].service.latency_p95_ms, None);
         let m = &out["web"];
         assert_eq!(m.pods["web-1"].cpu_millis, Some(250.0));
         assert_eq!(m.pods["web-1"].memory_bytes, Some(1000.0));
