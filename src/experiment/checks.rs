@@ -135,12 +135,13 @@ impl Checker<'_> {
         }
         if let Some(m) = &c.metrics {
             let ok = m == "metrics-server"
+                || (m == "scrape" && s.target.embedded.is_some())
                 || m.starts_with("prometheus:http")
                 || m.starts_with("scrape:http");
             if !ok {
                 return Err(self.err(
                     "control.metrics",
-                    format!("expected prometheus:URL, metrics-server or scrape:URL, found '{m}'"),
+                    format!("expected prometheus:URL, metrics-server, scrape:URL or (embedded target) scrape, found '{m}'"),
                 ));
             }
         }

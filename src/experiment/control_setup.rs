@@ -76,15 +76,30 @@ pub fn kind(p: PolicyName) -> PolicyKind {
     }
 }
 
-/// Where metrics and traces come from. `embedded_jaeger` is the embedded cluster's Jaeger
-/// API (the default trace source when an anomaly model is given).
+/// The embedded cluster's endpoints a controller may read.
+#[derive(Debug, Clone, Default)]
+pub struct Embedded {
+    /// `/metrics` (the source `metrics: scrape` reads).
+    pub metrics: Option<String>,
+    /// The Jaeger query API (the default trace source when an anomaly model is given).
+    pub jaeger: Option<String>,
+}
+
+/// Where metrics and traces come from.
 pub fn sources(
     spec: &ControlSpec,
     conn: &Connection,
-    embedded_jaeger: Option<&str>,
+    embedded: &Embedded,
 ) -> Result<Sources, String> {
     let metrics: Box<dyn MetricSource> = match spec.metrics.as_deref() {
         None | Some("metrics-server") => Box::new(MetricsServerSource::new(conn.client.clone())),
+        Some("scrape") => {
+            let url = embedded
+                .metrics
+                .as_deref()
+                .ok_or("control.metrics: scrape without a URL needs an embedded target")?;
+            Box::new(ScrapeSource::new(url).map_err(|e| format!("control.metrics: {e}"))?)
+        }
         Some(m) if m.starts_with("prometheus:") => Box::new(
             PrometheusSource::new(&m["prometheus:".len()..], QueryTemplates::default())
                 .map_err(|e| format!("control.metrics: {e}"))?,
@@ -98,7 +113,7 @@ pub fn sources(
     let traces_url = match spec.traces.as_deref() {
         Some("none") => None,
         Some(t) => t.strip_prefix("jaeger:").map(str::to_string),
-        None if spec.anomaly_model.is_some() => embedded_jaeger.map(str::to_string),
+        None if spec.anomaly_model.is_some() => embedded.jaeger.clone(),
         None => None,
     };
     let traces = match traces_url {

@@ -34,7 +34,7 @@ pub struct Orchestra {
     pub control: Option<(ControlSpec, ControlConfig)>,
     pub conn: Connection,
     pub namespace: String,
-    pub embedded_jaeger: Option<String>,
+    pub embedded: control_setup::Embedded,
     pub dir: PathBuf,
     pub recording: Arc<Mutex<Recording>>,
     pub stop: Arc<AtomicBool>,
@@ -203,15 +203,11 @@ impl Orchestra {
                         None => None,
                         Some((spec, base)) => {
                             let config = control_setup::phase_config(base, spec, p);
-                            let built = control_setup::sources(
-                                spec,
-                                &self.conn,
-                                self.embedded_jaeger.as_deref(),
-                            )
-                            .and_then(|s| {
-                                Controller::new(config, self.conn.clone(), s)
-                                    .map_err(|e| e.to_string())
-                            });
+                            let built = control_setup::sources(spec, &self.conn, &self.embedded)
+                                .and_then(|s| {
+                                    Controller::new(config, self.conn.clone(), s)
+                                        .map_err(|e| e.to_string())
+                                });
                             match built {
                                 Ok(c) => Some(c),
                                 Err(e) => {

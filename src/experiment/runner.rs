@@ -68,7 +68,7 @@ fn output(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
 struct Target {
     conn: Connection,
     host: String,
-    jaeger: Option<String>,
+    endpoints: super::control_setup::Embedded,
     _embedded: Option<EmbeddedCluster>,
 }
 
@@ -90,7 +90,10 @@ fn start_target(c: &Campaign, rt: &tokio::runtime::Runtime) -> Result<Target, Ru
         return Ok(Target {
             conn,
             host: embedded.app_url(),
-            jaeger: Some(embedded.jaeger_url()),
+            endpoints: super::control_setup::Embedded {
+                metrics: Some(embedded.metrics_url()),
+                jaeger: Some(embedded.jaeger_url()),
+            },
             _embedded: Some(embedded),
         });
     }
@@ -102,7 +105,7 @@ fn start_target(c: &Campaign, rt: &tokio::runtime::Runtime) -> Result<Target, Ru
         conn.namespace = ns.clone();
     }
     let host = t.host.clone().unwrap_or_default().trim_end_matches('/').to_string();
-    Ok(Target { conn, host, jaeger: None, _embedded: None })
+    Ok(Target { conn, host, endpoints: Default::default(), _embedded: None })
 }
 
 /// Feeds the Locust writer; remembers the first error instead of failing mid-run.
@@ -161,7 +164,7 @@ pub fn run(c: &Campaign, options: RunOptions) -> Result<RunResult, RunError> {
         control,
         conn: target.conn.clone(),
         namespace,
-        embedded_jaeger: target.jaeger.clone(),
+        embedded: target.endpoints.clone(),
         dir: dir.clone(),
         recording: recording.clone(),
         stop: options.stop.clone(),

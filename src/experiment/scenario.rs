@@ -203,7 +203,8 @@ pub struct ControlSpec {
     /// Guard constraints; default: the shipped `knowledge/constraints.yaml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub knowledge: Option<String>,
-    /// `prometheus:URL`, `metrics-server` or `scrape:URL`; default: metrics-server.
+    /// `prometheus:URL`, `metrics-server`, `scrape:URL`, or `scrape` (the embedded cluster's
+    /// `/metrics`, which has request rates and latencies too); default: metrics-server.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metrics: Option<String>,
     /// `jaeger:URL` or `none`; default: the embedded cluster's Jaeger API, else none.
