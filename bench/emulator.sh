@@ -5,6 +5,9 @@
 #   bench/emulator.sh                 all cases (~4 min)
 #   bench/emulator.sh --duration S    seconds per run (default 15)
 #   bench/emulator.sh --out DIR       raw files (default bench/out/emulator-<date>)
+#   bench/emulator.sh --cases 'webapp-wide hotel-wide'   only these cases (split and inproc)
+#   bench/emulator.sh --ctl PATH      this ctl binary instead of building target/release/ctl
+#                                     (to compare two builds back to back)
 #
 # Cases (topology / workload / load):
 #   webapp       shipped webapp (3 replicas x 200m, 0.2 ms CPU per request): its emulated
@@ -26,11 +29,15 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DUR=15
 OUT=""
+CTL=""
+ONLY=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --duration) DUR=$2; shift ;;
         --out) OUT=$2; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        --cases) ONLY=$2; shift ;;
+        --ctl) CTL=$2; shift ;;
+        -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
@@ -55,9 +62,12 @@ trap 'exit 130' INT TERM
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
-CTL="$ROOT/target/release/ctl"
-log "building ctl (release)"
-(cd "$ROOT" && cargo build --release -q)
+if [ -z "$CTL" ]; then
+    CTL="$ROOT/target/release/ctl"
+    log "building ctl (release)"
+    (cd "$ROOT" && cargo build --release -q)
+fi
+[ -x "$CTL" ] || { echo "--ctl $CTL: not an executable" >&2; exit 2; }
 
 # Wide variants: the shipped files with more replicas, nothing else changed.
 sed 's/^    replicas: 3$/    replicas: 100/' "$ROOT/workloads/topologies/webapp.yaml" >"$WORK/webapp-wide.yaml"
@@ -70,6 +80,7 @@ grep -q 'replicas: 100' "$WORK/webapp-wide.yaml" && grep -q 'replicas: 20' "$WOR
     echo "nproc: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
     echo "kernel: $(uname -r)"
+    echo "binary: $CTL"
     echo "ctl: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$ROOT" && git diff --quiet HEAD -- src 2>/dev/null || echo ' (+ uncommitted src changes)')"
     echo "loadavg at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$OUT/versions.txt" >&2
@@ -140,9 +151,13 @@ run_inproc() {
     wait "$lpid" || log "ctl load exited with $?"
 }
 
-CASES=(webapp webapp-wide tasks hotel hotel-wide)
-for c in "${CASES[@]}"; do run_split "$c"; done
-for c in webapp-wide hotel-wide; do run_inproc "$c"; done
+# selected CASE: whether --cases (default: all) includes it.
+selected() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+for c in $ONLY; do
+    case "$c" in webapp|webapp-wide|tasks|hotel|hotel-wide) ;; *) echo "--cases: unknown case $c" >&2; exit 2 ;; esac
+done
+for c in webapp webapp-wide tasks hotel hotel-wide; do selected "$c" && run_split "$c"; done
+for c in webapp-wide hotel-wide; do selected "$c" && run_inproc "$c"; done
 
 python3 - "$OUT" "$DUR" "$(getconf CLK_TCK)" <<'PY' | tee "$OUT/summary.txt"
 import json, os, re, sys

@@ -30,28 +30,9 @@ fn run_folder(runs: &Path) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
-/// RFC 4180 CSV (quoted fields may hold commas and doubled quotes); rows as header -> value.
+/// RFC 4180 CSV rows as header -> value.
 fn parse_csv(text: &str) -> Vec<BTreeMap<String, String>> {
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (mut fields, mut field, mut quoted) = (Vec::new(), String::new(), false);
-        let mut chars = line.chars().peekable();
-        while let Some(c) = chars.next() {
-            match (c, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    field.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => fields.push(std::mem::take(&mut field)),
-                (c, _) => field.push(c),
-            }
-        }
-        assert!(!quoted, "unterminated quote: {line}");
-        fields.push(field);
-        rows.push(fields);
-    }
-    let header = rows.remove(0);
+    let (header, rows) = util::csv_quoted(text);
     rows.into_iter()
         .map(|r| {
             assert_eq!(r.len(), header.len(), "{r:?}");
@@ -236,9 +217,10 @@ fn a_step_campaign_scales_up_and_down_and_its_run_folder_agrees_with_itself() {
     screenshot_is_not_blank(&dir, &run.join("report.html"));
 }
 
-/// Renders the report in headless Chromium: the browser's DOM holds the charts, and the
-/// screenshot is far larger than one of an empty page (a PNG of a blank page is a few KB; the
-/// report's text and plots make it tens of KB). Skipped when Chromium is missing, unless
+/// Renders the report in headless Chromium and decodes the screenshot: the page is not one
+/// colour, and the charts' lines are drawn (the achieved-load line and the first deployment's
+/// lines are blue, a colour nothing else on the page uses beyond the small legend swatches).
+/// The browser's DOM holds the charts too. Skipped when Chromium is missing, unless
 /// CTL_REQUIRE_CHROMIUM=1.
 fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
     let Some(chromium) = ["chromium", "chromium-browser"].into_iter().find(|c| {
@@ -256,31 +238,26 @@ fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
         eprintln!("notice: chromium not found; skipping the report screenshot check");
         return;
     };
-    let shoot = |url: String, png: &Path| {
-        let status = Command::new(chromium)
-            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
-            .arg(format!("--screenshot={}", png.display()))
-            .args(["--window-size=1200,2000", &url])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        std::fs::read(png).unwrap()
-    };
-    let png = shoot(format!("file://{}", report.display()), &dir.join("report.png"));
-    let blank_page = dir.write("blank.html", "<!doctype html><html><body></body></html>");
-    let blank = shoot(format!("file://{}", blank_page.display()), &dir.join("blank.png"));
-    // PNG signature, then IHDR with the window's size.
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
-    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
-    assert_eq!((be(&png[16..20]), be(&png[20..24])), (1200, 2000));
-    assert!(
-        png.len() > 5 * blank.len(),
-        "report {} bytes vs blank page {} bytes",
-        png.len(),
-        blank.len()
-    );
+    let png = dir.join("report.png");
+    let status = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+        .arg(format!("--screenshot={}", png.display()))
+        .args(["--window-size=1200,2400", "--force-device-scale-factor=1"])
+        .arg(format!("file://{}", report.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (width, height, pixels) = rgb_pixels(&std::fs::read(&png).unwrap());
+    assert_eq!((width, height), (1200, 2400));
+    let colours: std::collections::BTreeSet<[u8; 3]> = pixels.iter().copied().collect();
+    assert!(colours.len() > 20, "the screenshot has {} colour(s)", colours.len());
+    // #2563eb, give or take anti-aliasing.
+    let near = |p: &[u8; 3], c: [u8; 3]| p.iter().zip(c).all(|(a, b)| a.abs_diff(b) <= 24);
+    let blue = pixels.iter().filter(|p| near(p, [0x25, 0x63, 0xeb])).count();
+    // One line across the load chart alone is ~1000 px; four 14x3 legend swatches are 168.
+    assert!(blue > 800, "only {blue} blue pixels: the charts' lines are not drawn");
     let dom = Command::new(chromium)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
         .arg(format!("file://{}", report.display()))
@@ -289,6 +266,20 @@ fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
         .unwrap();
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<polyline").count() >= 8, "the browser's DOM lacks the charts");
+}
+
+/// A PNG's size and its pixels as RGB (alpha dropped, 8 bits per channel).
+fn rgb_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "expected an RGB screenshot, found {:?}", info.color_type);
+    let pixels =
+        buf[..info.buffer_size()].chunks_exact(channels).map(|p| [p[0], p[1], p[2]]).collect();
+    (info.width, info.height, pixels)
 }
 
 /// `ctl serve` on the test topology in the background: (child, kubeconfig, app URL).

@@ -48,7 +48,7 @@ fn scenario_errors_exit_2_naming_file_line_and_column() {
     // The valid base passes, so each case below fails for its own reason only.
     let ok = dir.write("ok.yaml", VALID);
     assert_code(&ctl_at_repo(&["campaign", ok.to_str().unwrap(), "--dry-run"]), 0);
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: [(&str, &str, &str); 10] = [
         // Unknown key (serde's own location).
         (
             "load:\n  shape: const:5\n",
@@ -93,6 +93,10 @@ fn scenario_errors_exit_2_naming_file_line_and_column() {
             "stress:\n  - kind: cpu\n    selector: app=webapp\n    mb: 10\n    start: 1s\nphases:\n",
             ":12:5: stress[0].mb: does not apply to cpu stress",
         ),
+        // A policy that scales on requests with a source that has none (metrics-server).
+        ("policy: hpa", "policy: kpa", ":6:1: control: the kpa policy needs request metrics"),
+        // A file the controller reads is checked by --dry-run, placed on its key.
+        ("policy: hpa\n", "policy: hpa\n  hpa: Cargo.toml\n", ":9:3: control.hpa: Cargo.toml: "),
     ];
     for (i, (from, to, expected)) in cases.iter().enumerate() {
         assert!(VALID.contains(from), "case {i}");

@@ -8,7 +8,7 @@
 mod util;
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ctl::cluster::{self, Connection};
@@ -20,27 +20,31 @@ use ctl::observe::metrics::{
     MetricSource, MetricTarget, MetricsError, MetricsSample, MetricsServerSource, PrometheusSource,
     QueryTemplates, ScrapeSource,
 };
+use ctl::policy::hpa::model::{
+    PolicyKind as HpaPolicyKind, ScalingPolicy, ScalingRules, SelectPolicy,
+};
+use ctl::policy::hpa::{Behavior, HpaSpec};
 
-/// Seed 004's HPA made fast for tests: CPU 60 %, 1..6 replicas, double per second, scale
-/// down after a 2 s window.
-const FAST_HPA: &str = "apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
-metadata: {name: webapp}
-spec:
-  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: webapp}
-  minReplicas: 1
-  maxReplicas: 6
-  metrics:
-  - type: Resource
-    resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}
-  behavior:
-    scaleUp:
-      stabilizationWindowSeconds: 0
-      policies: [{type: Percent, value: 100, periodSeconds: 1}]
-    scaleDown:
-      stabilizationWindowSeconds: 2
-      policies: [{type: Percent, value: 100, periodSeconds: 1}]
-";
+/// Seed 004's HPA made fast for tests: CPU 60 % only, 1..6 replicas, double per second,
+/// scale down (all at once) after a 2 s window.
+fn fast_hpa() -> HpaSpec {
+    let mut spec = PolicySettings::seed_defaults().hpa;
+    assert_eq!((spec.min_replicas, spec.metrics.len()), (1, 2), "seed 004: CPU then memory");
+    spec.max_replicas = 6;
+    spec.metrics.truncate(1);
+    let fast = |window| ScalingRules {
+        stabilization_window_seconds: Some(window),
+        select_policy: SelectPolicy::Max,
+        policies: vec![ScalingPolicy {
+            kind: HpaPolicyKind::Percent,
+            value: 100,
+            period_seconds: 1,
+        }],
+        tolerance: None,
+    };
+    spec.behavior = Some(Behavior { scale_up: fast(0), scale_down: fast(2) });
+    spec
+}
 
 fn start_cluster() -> EmbeddedCluster {
     EmbeddedCluster::start(ServeOptions::new(topology::load("webapp").unwrap())).unwrap()
@@ -84,7 +88,7 @@ fn config(mode: Mode) -> ControlConfig {
     c.policy = PolicyKind::Hpa;
     c.mode = mode;
     c.interval = Duration::from_secs(1);
-    c.policies.hpa = PolicySettings::hpa_from_file("fast-hpa", FAST_HPA).unwrap();
+    c.policies.hpa = fast_hpa();
     c
 }
 
@@ -184,6 +188,50 @@ fn hpa_in_act_mode_scales_up_under_cpu_stress_and_down_after_it() {
     assert!(scales >= 2, "{events}");
 }
 
+/// The webapp Deployment as a metric target, with its current pods.
+fn webapp_target(c: &EmbeddedCluster) -> MetricTarget {
+    let pods = c
+        .live
+        .snapshot()
+        .pods
+        .iter()
+        .filter(|p| &*p.deployment == "webapp")
+        .map(|p| p.name.to_string())
+        .collect();
+    MetricTarget { namespace: "default".into(), deployment: "webapp".into(), pods }
+}
+
+/// The rate window of the webapp pods in `sample` (all equal: one pair of scrapes).
+fn window(sample: &MetricsSample) -> f64 {
+    let pods = &sample["webapp"].pods;
+    assert!(!pods.is_empty(), "{sample:?}");
+    pods.values().next().unwrap().window_secs.unwrap()
+}
+
+#[test]
+fn a_scrape_source_primes_itself_so_its_first_rate_covers_the_time_since_creation() {
+    let c = start_cluster();
+    let targets = [webapp_target(&c)];
+    let rt = runtime();
+    {
+        let _entered = rt.enter();
+        let mut source = ScrapeSource::new(&c.metrics_url()).unwrap();
+        rt.block_on(async {
+            // Time passes before the first interval (a campaign's stabilisation, say).
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let w = window(&source.sample(&targets, unix_now()).await.unwrap());
+            // Without the priming scrape the first window would be min_gap (1 s).
+            assert!(w >= 1.6, "first window {w} s");
+            let w = window(&source.sample(&targets, unix_now()).await.unwrap());
+            assert!(w < 1.0, "second window {w} s: since the previous sample");
+        });
+    }
+    // Created outside a runtime: no priming; the first sample still has a rate, over min_gap.
+    let mut source = ScrapeSource::new(&c.metrics_url()).unwrap();
+    let w = rt.block_on(source.sample(&targets, unix_now())).map(|s| window(&s)).unwrap();
+    assert!(w >= 0.99, "first window {w} s");
+}
+
 #[test]
 fn observe_mode_never_scales() {
     let c = start_cluster();
@@ -268,7 +316,7 @@ hpa_sim_raw_desired,hpa_sim_cpu_desired,hpa_sim_mem_desired,hpa_sim_action,hpa_s
 hpa_sim_mem_ratio,hpa_current_replicas,hpa_desired_replicas,ai_recommended_replicas,\
 ai_predicted_cpu_millicores,ai_predicted_memory_mebibytes,ai_confidence,ai_reasoning,\
 applied_replicas,applied_by,deployment,policy,desired_by_policy,guard_reason,anomalies,p95_ms,\
-rps,errors,p50_ms,p99_ms,kpa_desired,restarts,oom_killed,valid,unix_time,reason";
+rps,errors,p50_ms,p99_ms,kpa_desired,restarts,oom_killed,valid,unix_time,reason,cpu_total_millicores";
 
 #[test]
 fn ctl_control_writes_control_csv_and_events_on_the_embedded_cluster() {
@@ -293,10 +341,15 @@ fn ctl_control_writes_control_csv_and_events_on_the_embedded_cluster() {
         assert!(r[col("current_replicas")].parse::<u32>().is_ok());
         assert!(r[col("unix_time")].parse::<f64>().is_ok());
     }
-    // metrics.k8s.io answers from the second interval on at the latest.
+    // The default source (a scrape) primes itself, so even the first interval has rates.
     assert!(
-        rows.iter().any(|r| r[col("valid")] == "true" && !r[col("hpa_sim_desired")].is_empty())
+        rows.iter().all(|r| r[col("valid")] == "true" && !r[col("hpa_sim_desired")].is_empty()),
+        "{text}"
     );
+    // One status line per interval on stderr: `[00:01] webapp 3 cpu ...`.
+    let status: Vec<&str> = err.lines().filter(|l| l.starts_with("[00:0")).collect();
+    assert_eq!(status.len(), rows.len(), "{err}");
+    assert!(status.iter().all(|l| l.contains("] webapp ") && l.contains(" cpu ")), "{err}");
     assert!(rows.iter().any(|r| !r[col("kpa_desired")].is_empty()), "compare runs the KPA too");
     let kinds: Vec<String> = dir
         .read("out/events.jsonl")
@@ -328,66 +381,19 @@ fn bad_flags_are_usage_errors() {
     assert!(util::stderr(&o).contains("bad.yaml:3:3"), "{}", util::stderr(&o));
 }
 
-fn prometheus_on_path() -> bool {
-    let found = Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found && std::env::var("CTL_REQUIRE_PROMETHEUS").as_deref() == Ok("1") {
-        panic!("CTL_REQUIRE_PROMETHEUS=1 but `prometheus` is not on PATH");
-    }
-    if !found {
-        eprintln!("notice: prometheus not on PATH: comparing metrics-server and scrape only");
-    }
-    found
-}
-
-/// Kills Prometheus when dropped.
-struct Prometheus(Child, String);
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Prometheus on loopback scraping `target` every second, once it answers `/-/ready`.
-fn start_prometheus(dir: &util::Dir, target: &str) -> Prometheus {
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-         scrape_configs:\n  - job_name: ctl\n    static_configs:\n      - targets: ['{target}']\n"
-    );
-    let config = dir.write("prometheus.yml", &config);
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--log.level=error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
-    let p = Prometheus(child, format!("http://127.0.0.1:{port}"));
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while ctl::observe::jaeger::fetch(&format!("{}/-/ready", p.1)).is_err() {
-        assert!(Instant::now() < deadline, "prometheus not ready on {}", p.1);
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    p
-}
-
 #[test]
 fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
     let c = start_cluster();
     let rt = runtime();
     let _entered = rt.enter();
     let dir = util::Dir::new("control-agree");
-    let prometheus = prometheus_on_path().then(|| start_prometheus(&dir, &c.metrics.to_string()));
+    let prometheus = if util::prometheus::on_path() {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        Some(util::prometheus::start(&dir, &c.metrics.to_string(), deadline))
+    } else {
+        eprintln!("notice: prometheus not on PATH: comparing metrics-server and scrape only");
+        None
+    };
     let interval = Duration::from_secs(3);
     let observe = || {
         let mut cfg = config(Mode::Observe);
@@ -408,7 +414,7 @@ fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
         let templates = QueryTemplates { window: "5s".into(), ..QueryTemplates::default() };
         controllers.push((
             "prometheus",
-            controller(&c, observe(), Box::new(PrometheusSource::new(&p.1, templates).unwrap())),
+            controller(&c, observe(), Box::new(PrometheusSource::new(&p.url, templates).unwrap())),
         ));
     }
     rt.block_on(async {
@@ -451,7 +457,7 @@ fn metrics_server_scrape_and_prometheus_agree_within_one_step() {
         }
         if let Some(p) = &prometheus {
             // A bad template is named with Prometheus's own complaint.
-            let source = PrometheusSource::new(&p.1, QueryTemplates::default()).unwrap();
+            let source = PrometheusSource::new(&p.url, QueryTemplates::default()).unwrap();
             let e = source.query("sum(", unix_now()).await.unwrap_err().to_string();
             assert!(e.contains("sum(") && e.contains("bad_data"), "{e}");
         }

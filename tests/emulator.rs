@@ -2,9 +2,10 @@
 //! scaling, OOM kills, stress, spans and determinism.
 
 use ctl::emulator::topology::parse;
-use ctl::emulator::{Cluster, Event, PodPhase, topology};
+use ctl::emulator::{Cluster, ClusterSnapshot, Event, PodPhase, topology};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 
 /// One service `svc` with one route, CPU limit `limit` and service time `service_time`.
 fn single(limit: &str, service_time: &str, replicas: u32, memory: &str) -> Cluster {
@@ -328,5 +329,99 @@ mod emulator {
             .filter(|e| matches!(e, Event::RequestCompleted { status: 200, .. }))
             .count();
         assert_eq!(completed, 200);
+    }
+
+    #[test]
+    fn idle_replicas_and_unrelated_traffic_do_not_change_a_busy_replica() {
+        // Processor sharing on one replica depends on that replica's jobs alone, so `front`'s
+        // `main` calls must end bit for bit the same beside 300 idle replicas (some stressed,
+        // more being scaled in) and unrelated traffic: `relay` calls cost `front` no CPU and
+        // go on to `side`. Constant service times draw nothing from the seeded stream and
+        // `front` comes first, so its pod name and `main`'s service times match in both.
+        let front = "  - name: front\n    replicas: 1\n    cpu: {request: 100m, limit: 500m}\n    \
+                     memory: {request: 64Mi, limit: 1Gi}\n    service_time: exp:3ms\n    operations:\n      \
+                     - {name: main}\n";
+        let small = format!(
+            "name: small\nentry: front\nroutes: [{{method: GET, path: /, operation: main}}]\nservices:\n{front}"
+        );
+        let big = format!(
+            "name: big\nentry: front\nroutes:\n  - {{method: GET, path: /, operation: main}}\n  \
+             - {{method: GET, path: /side, operation: relay}}\nservices:\n{front}      - name: relay\n        \
+             service_time: const:0s\n        calls: [{{service: side, operation: side}}]\n  - name: side\n    \
+             replicas: 1\n    cpu: {{request: 100m, limit: 300m}}\n    memory: {{request: 64Mi, limit: 1Gi}}\n    \
+             service_time: const:2ms\n  - name: idle\n    replicas: 300\n    cpu: {{request: 100m, limit: 1000m}}\n    \
+             memory: {{request: 64Mi, limit: 1Gi}}\n    startup_delay: 1s\n    service_time: const:1ms\n"
+        );
+        let mut small = parse(&small, "small.yaml").unwrap().build(11);
+        let mut big = parse(&big, "big.yaml").unwrap().build(11);
+        let idle: Vec<String> = big
+            .snapshot()
+            .pods
+            .iter()
+            .filter(|p| &*p.deployment == "idle")
+            .map(|p| p.name.to_string())
+            .collect();
+        assert_eq!(idle.len(), 300);
+        let side = big.route("GET", "/side").unwrap();
+
+        // (arrival, front ordinal or None for side) merged from two Poisson streams.
+        let mut rng = StdRng::seed_from_u64(3);
+        let (mut t_front, mut t_side, mut arrivals) = (0.0, 0.0, Vec::new());
+        for i in 0..4000 {
+            t_front += -(1.0 - rng.random::<f64>()).ln() / 120.0;
+            arrivals.push((t_front, Some(i)));
+        }
+        while t_side < t_front {
+            t_side += -(1.0 - rng.random::<f64>()).ln() / 100.0;
+            arrivals.push((t_side, None));
+        }
+        arrivals.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+        let front_results = |cluster: &mut Cluster, with_side: bool| {
+            let (mut ids, mut events) = (HashMap::new(), Vec::new());
+            for (k, &(t, ordinal)) in arrivals.iter().enumerate() {
+                events.extend(cluster.advance_to(t));
+                match ordinal {
+                    Some(i) => _ = ids.insert(cluster.submit(0, t).unwrap(), i),
+                    None if with_side => _ = cluster.submit(side, t).unwrap(),
+                    None => {}
+                }
+                if with_side && k == 1000 {
+                    for pod in &idle[..3] {
+                        cluster.set_stress(pod, 250.0, t).unwrap();
+                    }
+                    cluster.scale("idle", 320, t).unwrap();
+                }
+            }
+            let end = t_front + 30.0;
+            events.extend(cluster.advance_to(end));
+            let results: Vec<(usize, f64, f64, u16)> = events
+                .iter()
+                .filter_map(|e| match e {
+                    Event::RequestCompleted { request, time, latency, status, .. } => {
+                        Some((*ids.get(request)?, *time, *latency, *status))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let ready = events.iter().filter(|e| matches!(e, Event::ReplicaReady { .. })).count();
+            (results, ready, cluster.snapshot())
+        };
+        let (expected, _, small_snapshot) = front_results(&mut small, false);
+        let (got, ready, big_snapshot) = front_results(&mut big, true);
+        assert_eq!(expected.len(), 4000);
+        assert!(got == expected, "front's completions differ beside idle replicas");
+        let usage = |s: &ClusterSnapshot, pod: &str| {
+            s.pods.iter().find(|p| &*p.name == pod).map(|p| (p.cpu_usage_seconds, p.busy_seconds))
+        };
+        let front_pod = &small_snapshot.pods[0].name;
+        assert_eq!(usage(&big_snapshot, front_pod), usage(&small_snapshot, front_pod));
+        // The scaled-in replicas became ready; the stressed idle pods used 250m from the change
+        // on (the change came at arrival 1000), the others nothing.
+        assert_eq!(ready, 20);
+        let since = arrivals[1000].0;
+        let (stressed, _) = usage(&big_snapshot, &idle[0]).unwrap();
+        assert!((stressed - 0.25 * (big_snapshot.time - since)).abs() < 1e-9, "{stressed}");
+        assert_eq!(usage(&big_snapshot, &idle[3]), Some((0.0, 0.0)));
     }
 }

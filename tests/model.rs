@@ -333,3 +333,98 @@ fn fitted_smoothing_parameters_match_statsmodels() {
         }
     }
 }
+
+/// A closed-loop run's `control.csv`, written by the controller's own CSV writer: two
+/// deployments whose total CPU is 50 m + 10 m per request/s, and one held interval (empty
+/// cells). Training on it learns that line per core; predict keeps the deployments apart.
+#[test]
+fn learns_cpu_from_a_control_csv() {
+    use ctl::control::DeploymentRecord;
+    use ctl::control::csv::CsvWriter;
+
+    let dir = Dir::new("model-control");
+    let mut rows = Vec::new();
+    for i in 0..12u32 {
+        for (name, pods, offset) in [("web", 2u32, 0.0), ("db", 1, 7.0)] {
+            let rps = 5.0 + f64::from(i) * 3.0 + offset;
+            let total = 50.0 + 10.0 * rps;
+            let held = name == "db" && i == 4;
+            rows.push(DeploymentRecord {
+                time: 1_767_225_600.0 + f64::from(i) * 15.0,
+                deployment: name.into(),
+                mode: "act".into(),
+                policy: "hpa".into(),
+                applied_by: if held { "none" } else { "hpa_no_change" }.into(),
+                current_replicas: pods,
+                pod_count: pods,
+                rps: (!held).then_some(rps),
+                cpu_millicores: (!held).then_some(total / f64::from(pods)),
+                cpu_total_millicores: (!held).then_some(total),
+                valid: !held,
+                reason: "cpu 60 %, a comma".into(),
+                ..DeploymentRecord::default()
+            });
+        }
+    }
+    let file = std::fs::File::create(dir.join("control.csv")).unwrap();
+    CsvWriter::new(file).unwrap().write(&rows).unwrap();
+
+    let o = ctl(
+        &dir.path,
+        &[
+            "model",
+            "train",
+            "--data",
+            "control.csv",
+            "--features",
+            "request_rate",
+            "--out",
+            "m.json",
+        ],
+    );
+    assert_code(&o, 0);
+    let m: Value = serde_json::from_str(&dir.read("m.json")).unwrap();
+    assert_eq!(m["target"], "cpu_usage");
+    assert_eq!(m["train_rows"], 23, "24 rows, one held: {m}");
+    let slope = m["coefficients"][0].as_f64().unwrap();
+    let intercept = m["intercept"].as_f64().unwrap();
+    assert!((slope - 0.010).abs() < 1e-6 && (intercept - 0.050).abs() < 1e-6, "{m}");
+
+    let o = ctl(&dir.path, &["model", "predict", "--data", "control.csv", "--model", "m.json"]);
+    assert_code(&o, 0);
+    let (header, rows) = csv(&stdout(&o));
+    assert_eq!(header, ["source_file", "timestamp", "cpu_usage", "predicted"]);
+    assert_eq!(rows.len(), 24);
+    assert!(rows[..12].iter().all(|r| r[0] == "control.csv[db]"), "{rows:?}");
+    assert!(rows[12..].iter().all(|r| r[0] == "control.csv[web]"), "{rows:?}");
+    // web's first interval: 5 req/s -> 0.1 cores.
+    assert!((rows[12][3].parse::<f64>().unwrap() - 0.1).abs() < 1e-6, "{rows:?}");
+
+    let o = ctl(
+        &dir.path,
+        &[
+            "model",
+            "eval",
+            "--data",
+            "control.csv",
+            "--features",
+            "request_rate",
+            "--split",
+            "tail:25%",
+        ],
+    );
+    assert_code(&o, 0);
+    assert!(stdout(&o).contains("linear_regression"), "{}", stdout(&o));
+
+    // A bad cell is a usage error naming the file and line.
+    let text = dir.read("control.csv");
+    let bad: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 3 { l.replacen(",act,", ",act,x", 1) } else { l.to_string() })
+        .collect();
+    dir.write("bad.csv", &bad.join("\n"));
+    let o = ctl(&dir.path, &["model", "train", "--data", "bad.csv", "--out", "m2.json"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("bad.csv:4: column 'current_replicas'"), "{}", stderr(&o));
+}

@@ -158,6 +158,10 @@ fn check_cpu(workers: u32, load: u32, ttl: Duration) {
         let mut measured = None;
         for _ in 0..3 {
             let (cpu, wall, offered) = cpu_seconds(&shell, workers, load, ttl);
+            // Shown with --nocapture: how close runs come and what the machine offered.
+            eprintln!(
+                "{shell:?} workers={workers} load={load}: {cpu:.2} CPU s (target {target:.2}), offered {offered:.2} of a CPU (needed {needed:.2})"
+            );
             assert!(
                 wall < ttl + Duration::from_millis(1500),
                 "{shell:?} ran {wall:?} for a {ttl:?} TTL"
@@ -227,15 +231,37 @@ fn cpu_workers_end_at_the_ttl_after_the_parent_is_killed() {
     }
 }
 
-fn shm_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ctl-test-shm-{}-{tag}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A temp directory standing in for /dev/shm (`CTL_SHM_DIR`), removed on drop so that a
+/// failing test leaves nothing behind.
+struct ShmDir(PathBuf);
+
+impl ShmDir {
+    fn new(tag: &str) -> ShmDir {
+        let dir = std::env::temp_dir().join(format!("ctl-test-shm-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        ShmDir(dir)
+    }
+
+    fn files(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(&self.0).unwrap().flatten().map(|e| e.path()).collect()
+    }
+
+    /// Runs `script` under `shell` with this directory as `CTL_SHM_DIR`.
+    fn spawn(&self, shell: &[&str], script: &str) -> Child {
+        spawn(shell, script, &[("CTL_SHM_DIR", &self.0)])
+    }
 }
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect()
+impl Drop for ShmDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The memory stressor, mode=shm.
+fn shm_script(mb: u32, ttl: Duration, run: &RunId) -> String {
+    script::stressor(&StressSpec::Memory { mb, mode: MemoryMode::Shm }, ttl, run)
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -245,18 +271,13 @@ fn memory_shm_leaves_no_file_after_int_or_term() {
     let _guard = serial();
     for shell in shells() {
         for (sig, code) in [("INT", 130), ("TERM", 143)] {
-            let dir = shm_dir(sig);
+            let dir = ShmDir::new(sig);
             let run = run_id(&format!("shm{sig}"));
-            let text = script::stressor(
-                &StressSpec::Memory { mb: 8, mode: MemoryMode::Shm },
-                Duration::from_secs(30),
-                &run,
-            );
-            let child = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]);
+            let child = dir.spawn(&shell, &shm_script(8, Duration::from_secs(30), &run));
             let written = wait_for(Duration::from_secs(5), || {
-                files(&dir).iter().any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() == 8 * MIB))
+                dir.files().iter().any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() == 8 * MIB))
             });
-            assert!(written, "{shell:?}: no 8 MiB file in {}", dir.display());
+            assert!(written, "{shell:?}: no 8 MiB file in {}", dir.0.display());
             signal(child.id(), sig);
             let out = child.wait_with_output().unwrap();
             assert_eq!(
@@ -265,14 +286,13 @@ fn memory_shm_leaves_no_file_after_int_or_term() {
                 "{shell:?} {sig}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            assert!(files(&dir).is_empty(), "{shell:?} {sig}: left {:?}", files(&dir));
+            assert!(dir.files().is_empty(), "{shell:?} {sig}: left {:?}", dir.files());
             // The watchdog went with it.
             assert!(
                 wait_for(Duration::from_secs(2), || marked(&run).is_empty()),
                 "{shell:?} {sig}: {:?}",
                 marked(&run)
             );
-            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
@@ -281,24 +301,21 @@ fn memory_shm_leaves_no_file_after_int_or_term() {
 fn memory_shm_watchdog_removes_the_file_at_the_ttl_after_a_sigkill() {
     let _guard = serial();
     for shell in shells() {
-        let dir = shm_dir("kill");
+        let dir = ShmDir::new("kill");
         let run = run_id("shmkill");
         let ttl = Duration::from_secs(2);
-        let text =
-            script::stressor(&StressSpec::Memory { mb: 8, mode: MemoryMode::Shm }, ttl, &run);
-        let mut child = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]);
-        assert!(wait_for(Duration::from_secs(5), || !files(&dir).is_empty()), "{shell:?}: no file");
+        let mut child = dir.spawn(&shell, &shm_script(8, ttl, &run));
+        assert!(wait_for(Duration::from_secs(5), || !dir.files().is_empty()), "{shell:?}: no file");
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(
-            !files(&dir).is_empty(),
+            !dir.files().is_empty(),
             "{shell:?}: the file went with the parent; nothing to prove"
         );
         let clean = wait_for(ttl + Duration::from_secs(2), || {
-            files(&dir).is_empty() && marked(&run).is_empty()
+            dir.files().is_empty() && marked(&run).is_empty()
         });
-        assert!(clean, "{shell:?}: left {:?}, processes {:?}", files(&dir), marked(&run));
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(clean, "{shell:?}: left {:?}, processes {:?}", dir.files(), marked(&run));
     }
 }
 
@@ -306,20 +323,14 @@ fn memory_shm_watchdog_removes_the_file_at_the_ttl_after_a_sigkill() {
 fn memory_shm_refuses_when_df_reports_too_little_space() {
     let _guard = serial();
     for shell in shells() {
-        let dir = shm_dir("big");
-        let run = run_id("big");
+        let dir = ShmDir::new("big");
         // More than any test machine's temp filesystem holds.
-        let text = script::stressor(
-            &StressSpec::Memory { mb: 1 << 30, mode: MemoryMode::Shm },
-            Duration::from_secs(5),
-            &run,
-        );
-        let out = spawn(&shell, &text, &[("CTL_SHM_DIR", &dir)]).wait_with_output().unwrap();
+        let text = shm_script(1 << 30, Duration::from_secs(5), &run_id("big"));
+        let out = dir.spawn(&shell, &text).wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{shell:?}: {stderr}");
         assert!(stderr.contains("refused") && stderr.contains("MiB free"), "{shell:?}: {stderr}");
-        assert!(files(&dir).is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
+        assert!(dir.files().is_empty());
     }
 }
 
@@ -403,17 +414,14 @@ fn sweep_kills_the_runs_stressors_and_only_them() {
 fn cleanup_removes_only_the_runs_files() {
     let _guard = serial();
     for shell in shells() {
-        let dir = shm_dir("cleanup");
+        let dir = ShmDir::new("cleanup");
         let run = run_id("clean");
-        std::fs::write(dir.join(format!("ctl-stress-{run}-1")), b"x").unwrap();
-        std::fs::write(dir.join(format!("ctl-stress-{run}-2")), b"x").unwrap();
-        std::fs::write(dir.join("ctl-stress-otherrun-3"), b"x").unwrap();
-        let out = spawn(&shell, &script::cleanup(&run), &[("CTL_SHM_DIR", &dir)])
-            .wait_with_output()
-            .unwrap();
+        std::fs::write(dir.0.join(format!("ctl-stress-{run}-1")), b"x").unwrap();
+        std::fs::write(dir.0.join(format!("ctl-stress-{run}-2")), b"x").unwrap();
+        std::fs::write(dir.0.join("ctl-stress-otherrun-3"), b"x").unwrap();
+        let out = dir.spawn(&shell, &script::cleanup(&run)).wait_with_output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "removed 2", "{shell:?}");
-        assert_eq!(files(&dir), vec![dir.join("ctl-stress-otherrun-3")]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(dir.files(), vec![dir.0.join("ctl-stress-otherrun-3")]);
     }
 }
 

@@ -5,11 +5,11 @@
 //! has `slo.fail_run: true`, 2 an invalid scenario (FILE:LINE:COLUMN), 3 a runtime failure.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
-use super::{EXIT_OK, EXIT_THRESHOLD, UsageError};
+use super::{EXIT_OK, EXIT_THRESHOLD, UsageError, install_load_stop_handler};
 use crate::experiment::runner::{self, RunError, RunOptions};
 use crate::experiment::{self, summary::CampaignSummary};
 
@@ -41,7 +41,9 @@ pub fn run(args: CampaignArgs) -> anyhow::Result<i32> {
         return Ok(EXIT_OK);
     }
     let stop = Arc::new(AtomicBool::new(false));
-    install_stop_handler(stop.clone())?;
+    // The first Ctrl-C stops the campaign (stressors stopped, files written, status
+    // interrupted); a second exits at once (stressors end at their TTL inside the pods).
+    install_load_stop_handler(stop.clone())?;
     if !args.quiet {
         eprintln!(
             "ctl campaign {}: {} phase(s), {}s; load {}",
@@ -88,19 +90,4 @@ fn render_text(s: &CampaignSummary) -> String {
         out.push_str("\n  SLO failed (slo.fail_run)");
     }
     out
-}
-
-/// Ctrl-C / SIGTERM: the first stops the campaign (stressors stopped, files written, status
-/// interrupted); a second one exits at once (stressors end at their TTL inside the pods).
-fn install_stop_handler(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let result = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        goose::trigger_killswitch("ctl: interrupted");
-    });
-    match result {
-        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
-    }
 }

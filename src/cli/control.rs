@@ -12,6 +12,7 @@ use clap::{Args, ValueEnum};
 use super::{EXIT_OK, UsageError, parse_duration};
 use crate::anomaly::{Model, SpanMap};
 use crate::cluster::{self, Connection};
+use crate::control::status::status_line;
 use crate::control::{ControlConfig, ControlError, Controller, Mode, PolicyKind, Sources, Targets};
 use crate::emulator::server::{EmbeddedCluster, ServeOptions};
 use crate::model::LinearModel;
@@ -111,6 +112,9 @@ pub struct ControlArgs {
     /// Output directory (default: runs/control-<time>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// No status line per interval on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 fn read(path: &Path, flag: &str) -> anyhow::Result<String> {
@@ -341,18 +345,12 @@ async fn run_async(args: &ControlArgs, embedded: Option<&EmbeddedCluster>) -> an
         eprintln!("stopping: flushing files");
         let _ = stop_tx.send(true);
     });
+    let started = std::time::Instant::now();
+    let quiet = args.quiet;
     let steps = controller
         .run(stop_rx, |r| {
-            for d in &r.deployments {
-                log::info!(
-                    "{}: replicas {} -> {} ({}), cpu {} m{}",
-                    d.deployment,
-                    d.current_replicas,
-                    d.applied_replicas,
-                    d.applied_by,
-                    d.cpu_millicores.map_or("-".to_string(), |c| format!("{c:.0}")),
-                    d.guard_reason.as_ref().map_or(String::new(), |g| format!(", {g}"))
-                );
+            if !quiet {
+                eprintln!("{}", status_line(r, started.elapsed().as_secs_f64()));
             }
         })
         .await

@@ -123,3 +123,22 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 /// The longest duration any flag takes: a year of load is a mistake, not an experiment.
 const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(366 * 86_400);
+
+/// Ctrl-C / SIGTERM for the commands that run load (`ctl load`, `ctl campaign`): the first
+/// sets `stop` and trips goose's kill switch (the run stops, its files are still written with
+/// status interrupted); a second one exits at once with 130. Install it before goose runs, so
+/// goose's own handler yields to it.
+pub fn install_load_stop_handler(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<()> {
+    let result = ctrlc::set_handler(move || {
+        if stop.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        goose::trigger_killswitch("ctl: interrupted");
+    });
+    match result {
+        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+    }
+}

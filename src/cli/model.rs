@@ -136,11 +136,13 @@ fn load(args: &DataArgs) -> anyhow::Result<Vec<Series>> {
                 let text = read(&f)?;
                 // Locust writes _stats.csv and _failures.csv beside the history: skip them.
                 if dataset::detect(text.lines().next().unwrap_or("")).is_some() {
-                    out.push(dataset::parse(&f.display().to_string(), &text).map_err(usage)?);
+                    out.extend(dataset::parse_file(&f.display().to_string(), &text).map_err(usage)?);
                 }
             }
         } else {
-            out.push(dataset::parse(&path.display().to_string(), &read(path)?).map_err(usage)?);
+            out.extend(
+                dataset::parse_file(&path.display().to_string(), &read(path)?).map_err(usage)?,
+            );
         }
     }
     if out.is_empty() {

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,7 +15,8 @@ use super::{EXIT_OK, EXIT_RUNTIME, UsageError, parse_duration};
 use crate::cluster::{self, pods::Target};
 use crate::emulator::server::ServeOptions;
 use crate::stress::{
-    MemoryMode, RunId, RunnerOptions, StressError, StressEvent, StressRunner, StressSpec, script,
+    MemoryMode, RunId, RunnerOptions, Stopper, StressError, StressEvent, StressRunner, StressSpec,
+    script,
 };
 
 #[derive(Debug, Args)]
@@ -124,11 +127,13 @@ enum ScriptCommand {
     },
     /// The kill sweep (every ctl stressor without --run).
     Sweep {
+        /// Only the stressors of this run id.
         #[arg(long)]
         run: Option<String>,
     },
     /// The /dev/shm cleanup of a run.
     Cleanup {
+        /// The run id whose /dev/shm files go.
         #[arg(long, default_value = "manual")]
         run: String,
     },
@@ -222,6 +227,8 @@ fn stress(spec: StressSpec, flags: RunFlags) -> anyhow::Result<i32> {
         sweep_at_start: !flags.no_start_sweep,
         ..RunnerOptions::default()
     };
+    // Installed before anything starts in a pod, so that no Ctrl-C goes unanswered.
+    let interrupt = Interrupt::install()?;
     let summary = runtime.block_on(async {
         let conn = match &embedded {
             Some(cluster) => {
@@ -235,8 +242,7 @@ fn stress(spec: StressSpec, flags: RunFlags) -> anyhow::Result<i32> {
                 e if e.is_usage() => UsageError::boxed(e),
                 e => anyhow::Error::new(e).context(format!("cluster {}", conn.server)),
             })?;
-        let stopper = handle.stopper();
-        install_stop_handler(move || stopper.stop("interrupted"))?;
+        interrupt.arm(handle.stopper());
         let mut events = handle.events().expect("events are taken once, here");
         let printer = tokio::spawn(async move {
             let mut write_failed = false;
@@ -282,19 +288,39 @@ fn write_event(file: &mut impl Write, event: &StressEvent) -> std::io::Result<()
     file.flush()
 }
 
-/// Ctrl-C / SIGTERM: the first stops every stressor (sweep, cleanup); a second exits at once
-/// (the stressors' TTL still ends them).
-fn install_stop_handler(stop: impl Fn() + Send + 'static) -> anyhow::Result<()> {
-    let seen = std::sync::atomic::AtomicBool::new(false);
-    let result = ctrlc::set_handler(move || {
-        if seen.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            std::process::exit(130);
+/// Ctrl-C / SIGTERM: the first stops every stressor (sweep, cleanup), also when it came
+/// before the run started; a second exits at once (the stressors' TTL still ends them).
+struct Interrupt {
+    seen: Arc<AtomicBool>,
+    stopper: Arc<Mutex<Option<Stopper>>>,
+}
+
+impl Interrupt {
+    fn install() -> anyhow::Result<Interrupt> {
+        let interrupt = Interrupt { seen: Arc::default(), stopper: Arc::default() };
+        let (seen, stopper) = (interrupt.seen.clone(), interrupt.stopper.clone());
+        // An error here (another handler installed) would leave Ctrl-C unable to stop the
+        // stressors: refuse to start instead.
+        ctrlc::set_handler(move || {
+            if seen.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("interrupted: stopping every stressor (Ctrl-C again to quit at once)");
+            if let Some(stopper) = stopper.lock().ok().as_ref().and_then(|s| s.as_ref()) {
+                stopper.stop("interrupted");
+            }
+        })
+        .map_err(|e| anyhow::anyhow!("cannot install the Ctrl-C handler: {e}"))?;
+        Ok(interrupt)
+    }
+
+    /// From now on Ctrl-C stops the run; one that came earlier stops it at once.
+    fn arm(&self, stopper: Stopper) {
+        if let Ok(mut slot) = self.stopper.lock() {
+            *slot = Some(stopper.clone());
         }
-        eprintln!("interrupted: stopping every stressor (Ctrl-C again to quit at once)");
-        stop();
-    });
-    match result {
-        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
+        if self.seen.load(Ordering::SeqCst) {
+            stopper.stop("interrupted");
+        }
     }
 }

@@ -131,8 +131,11 @@ pub fn pod_info(pod: &Pod) -> PodInfo {
         .and_then(|s| s.conditions.as_ref())
         .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
     let container_statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or(&[]);
-    let restarts =
-        container_statuses.iter().map(|c| u32::try_from(c.restart_count).unwrap_or(0)).sum();
+    // Saturating: the counts come from the server, and a plain sum could overflow.
+    let restarts = container_statuses
+        .iter()
+        .map(|c| u32::try_from(c.restart_count).unwrap_or(0))
+        .fold(0u32, u32::saturating_add);
     let oom_killed = container_statuses.iter().any(|c| {
         c.last_state.as_ref().and_then(|s| s.terminated.as_ref()).and_then(|t| t.reason.as_deref())
             == Some("OOMKilled")

@@ -10,10 +10,12 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Status;
 use kube::Api;
 use kube::api::{AttachParams, AttachedProcess};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The most stderr kept from one command (the rest is dropped, the stream still drained).
-const STDERR_KEEP: usize = 16 * 1024;
+/// The most kept of each stream of one command, and the longest stdout line passed on: the
+/// rest is dropped while the stream is still drained, so a chatty or binary command can
+/// neither grow memory nor stall the status frame.
+const KEEP: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
@@ -40,7 +42,7 @@ impl ExecError {
     }
 }
 
-/// How a command ended: its exit code (0 on success) and what it wrote to stderr (capped).
+/// How a command ended: its exit code (0 on success) and what it wrote (each stream capped).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
     pub exit_code: i32,
@@ -89,32 +91,16 @@ impl ExecSession {
         let stderr = self.process.stderr();
         let status = self.process.take_status();
         let read_stdout = async {
-            let mut all = String::new();
-            if let Some(stdout) = stdout {
-                let mut lines = BufReader::new(stdout).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    on_line(&line);
-                    if all.len() < STDERR_KEEP {
-                        all.push_str(&line);
-                        all.push('\n');
-                    }
-                }
+            match stdout {
+                Some(stdout) => drain_lines(stdout, &mut on_line).await,
+                None => String::new(),
             }
-            all
         };
         let read_stderr = async {
-            let mut kept = Vec::new();
-            if let Some(mut stderr) = stderr {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = stderr.read(&mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let room = STDERR_KEEP.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
+            match stderr {
+                Some(stderr) => drain_lines(stderr, |_| {}).await,
+                None => String::new(),
             }
-            String::from_utf8_lossy(&kept).into_owned()
         };
         let status = async {
             match status {
@@ -135,6 +121,40 @@ impl ExecSession {
             .await
             .map_err(|_| ExecError::Timeout(timeout, "waiting for the command to end"))?
     }
+}
+
+/// Reads `stream` to its end, passing each line (without `\n` or `\r\n`, invalid UTF-8
+/// replaced, cut at [`KEEP`] bytes) to `on_line`; returns the first [`KEEP`] bytes of lines.
+async fn drain_lines(mut stream: impl AsyncRead + Unpin, mut on_line: impl FnMut(&str)) -> String {
+    let mut kept = String::new();
+    let mut line = Vec::new();
+    let mut emit = |line: &mut Vec<u8>| {
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
+        let text = String::from_utf8_lossy(line);
+        on_line(&text);
+        if kept.len() < KEEP {
+            kept.push_str(&text);
+            kept.push('\n');
+        }
+        line.clear();
+    };
+    let mut buf = [0u8; 4096];
+    // A read error ends the stream like EOF: the status says how the command ended.
+    while let Ok(n @ 1..) = stream.read(&mut buf).await {
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                emit(&mut line);
+            } else if line.len() < KEEP {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        emit(&mut line);
+    }
+    kept
 }
 
 /// Runs a short command: start, then finish, each within `timeout`.
@@ -180,6 +200,34 @@ mod tests {
 
     fn status(json: &str) -> Status {
         serde_json::from_str(json).unwrap()
+    }
+
+    fn drained(input: &[u8]) -> (Vec<String>, String) {
+        let mut lines = Vec::new();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let kept = runtime.block_on(drain_lines(input, |l| lines.push(l.to_owned())));
+        (lines, kept)
+    }
+
+    #[test]
+    fn lines_are_split_without_their_endings_and_the_last_needs_no_newline() {
+        let (lines, kept) = drained(b"killed 3\r\nsecond\nlast");
+        assert_eq!(lines, ["killed 3", "second", "last"]);
+        assert_eq!(kept, "killed 3\nsecond\nlast\n");
+    }
+
+    #[test]
+    fn invalid_utf8_and_overlong_lines_do_not_stop_the_drain() {
+        let mut input = b"a\xff\xfeb\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 3 * KEEP));
+        input.extend(b"\nafter\n");
+        let (lines, kept) = drained(&input);
+        assert_eq!(lines.len(), 3, "{:?}", lines.iter().map(String::len).collect::<Vec<_>>());
+        assert_eq!(lines[0], "a\u{fffd}\u{fffd}b");
+        assert_eq!(lines[1].len(), KEEP);
+        assert_eq!(lines[2], "after");
+        // What is kept is capped too: lines after the cap are passed on but not kept.
+        assert!(kept.len() < 2 * KEEP && !kept.contains("after"), "{}", kept.len());
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses `deployment/NAME` (also `deploy/`, `deployments/`) or a label selector.
+    /// Parses `deployment/NAME` (also `deploy/`, `deployments/`, `deployment.apps/`, as
+    /// kubectl spells them) or a label selector. Only a bare `KIND/NAME` with one of those
+    /// kinds names a Deployment; anything else is a label selector, including keys with a DNS
+    /// prefix (`app.kubernetes.io/name=webapp`), which the API server checks.
     pub fn parse(text: &str) -> Result<Target, PodsError> {
         let text = text.trim();
         if text.is_empty() {
@@ -37,12 +40,10 @@ impl Target {
                 "expected a label selector like app=webapp or deployment/NAME".into(),
             ));
         }
-        if let Some((kind, name)) = text.split_once('/') {
-            if !matches!(kind, "deployment" | "deploy" | "deployments" | "deployment.apps") {
-                return Err(PodsError::Target(format!(
-                    "expected deployment/NAME or a label selector, found '{text}'"
-                )));
-            }
+        if let Some((kind, name)) = text.split_once('/')
+            && DEPLOYMENT_KINDS.contains(&kind)
+            && !has_operator(text)
+        {
             if name.is_empty() || name.contains('/') {
                 return Err(PodsError::Target(format!("expected deployment/NAME, found '{text}'")));
             }
@@ -50,7 +51,29 @@ impl Target {
         }
         Ok(Target::Selector(text.to_owned()))
     }
+
+    /// For a selector that looks like `KIND/NAME` of a kind ctl does not resolve (no operator,
+    /// e.g. `statefulset/db`): a hint that it was read as a label selector.
+    pub fn hint(&self) -> Option<String> {
+        let Target::Selector(s) = self else { return None };
+        let (kind, _) = s.split_once('/')?;
+        let bare = !has_operator(s) && !kind.contains('.');
+        bare.then(|| {
+            format!(
+                "'{s}' was read as a label selector (key exists); only deployment/NAME names a workload"
+            )
+        })
+    }
 }
+
+/// Whether `text` has a label selector operator (`=`, `!=`, `!`, `in (..)`, `,`) or space.
+fn has_operator(text: &str) -> bool {
+    text.contains(|c: char| "=!,()".contains(c) || c.is_whitespace())
+}
+
+/// The spellings of the Deployment kind accepted before `/NAME`.
+const DEPLOYMENT_KINDS: [&str; 5] =
+    ["deployment", "deploy", "deployments", "deployment.apps", "deployments.apps"];
 
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -130,10 +153,14 @@ pub async fn running(
     container: Option<&str>,
 ) -> Result<Vec<PodRef>, PodsError> {
     let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let list = api
-        .list(&ListParams::default().labels(selector))
-        .await
-        .map_err(|e| PodsError::List { selector: selector.to_owned(), message: e.to_string() })?;
+    let list = api.list(&ListParams::default().labels(selector)).await.map_err(|e| match e {
+        // The API server rejects a selector it cannot parse with 400: the user's input.
+        kube::Error::Api(status) if status.code == 400 => PodsError::Target(format!(
+            "the API server rejects the label selector '{selector}': {}",
+            status.message
+        )),
+        e => PodsError::List { selector: selector.to_owned(), message: e.to_string() },
+    })?;
     let mut pods: Vec<PodRef> = list.items.iter().filter_map(|p| pod_ref(p, container)).collect();
     pods.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(pods)
@@ -173,13 +200,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn targets_parse() {
-        assert_eq!(Target::parse("app=webapp").unwrap(), Target::Selector("app=webapp".into()));
-        assert_eq!(Target::parse("deployment/web").unwrap(), Target::Deployment("web".into()));
-        assert_eq!(Target::parse("deploy/web").unwrap(), Target::Deployment("web".into()));
-        assert!(Target::parse("statefulset/db").is_err());
+    fn deployment_targets_parse() {
+        for text in ["deployment/web", "deploy/web", "deployments/web", "deployment.apps/web"] {
+            assert_eq!(Target::parse(text).unwrap(), Target::Deployment("web".into()), "{text}");
+        }
+        assert_eq!(Target::parse(" deploy/web ").unwrap(), Target::Deployment("web".into()));
         assert!(Target::parse("deployment/").is_err());
+        assert!(Target::parse("deployment/a/b").is_err());
         assert!(Target::parse(" ").is_err());
+    }
+
+    #[test]
+    fn selectors_with_prefixed_keys_are_selectors() {
+        let selector = |s: &str| Target::Selector(s.to_owned());
+        for text in [
+            "app=webapp",
+            "app.kubernetes.io/name=webapp",
+            "app.kubernetes.io/name==webapp",
+            "app.kubernetes.io/name!=webapp",
+            "app.kubernetes.io/name in (webapp,api)",
+            "app.kubernetes.io/name notin (db)",
+            "!app.kubernetes.io/canary",
+            "app.kubernetes.io/name=webapp,tier=fe",
+            "app.kubernetes.io/name",
+            // A Deployment kind before the slash but an operator after it: a prefixed key.
+            "deployment/name=web",
+            "deploy/tier in (fe)",
+            "statefulset/db",
+        ] {
+            assert_eq!(Target::parse(text).unwrap(), selector(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn bare_kind_slash_name_selectors_get_a_hint() {
+        assert!(Target::parse("statefulset/db").unwrap().hint().unwrap().contains("deployment/"));
+        assert_eq!(Target::parse("app.kubernetes.io/name").unwrap().hint(), None);
+        assert_eq!(Target::parse("app.kubernetes.io/name=webapp").unwrap().hint(), None);
+        assert_eq!(Target::parse("app=webapp").unwrap().hint(), None);
+        assert_eq!(Target::parse("deploy/web").unwrap().hint(), None);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! it touches nothing else on the Deployment).
 
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v1::Scale;
 use kube::api::{Patch, PatchParams};
 
 use super::Connection;
@@ -29,6 +30,15 @@ fn count(v: Option<i32>) -> u32 {
     v.and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
 }
 
+fn info(scale: Scale) -> ScaleInfo {
+    let status = scale.status.unwrap_or_default();
+    ScaleInfo {
+        spec_replicas: count(scale.spec.and_then(|s| s.replicas)),
+        status_replicas: u32::try_from(status.replicas).unwrap_or(0),
+        selector: status.selector.filter(|s| !s.is_empty()),
+    }
+}
+
 /// `GET .../deployments/{name}/scale`.
 pub async fn get_scale(
     conn: &Connection,
@@ -39,12 +49,7 @@ pub async fn get_scale(
         .get_scale(name)
         .await
         .map_err(|e| ApiError(format!("get deployments/{name}/scale in {namespace}: {e}")))?;
-    let status = scale.status.unwrap_or_default();
-    Ok(ScaleInfo {
-        spec_replicas: count(scale.spec.and_then(|s| s.replicas)),
-        status_replicas: u32::try_from(status.replicas).unwrap_or(0),
-        selector: status.selector.filter(|s| !s.is_empty()),
-    })
+    Ok(info(scale))
 }
 
 /// `PATCH .../deployments/{name}/scale` with `{"spec":{"replicas":N}}`; returns the new scale.
@@ -59,12 +64,7 @@ pub async fn set_replicas(
         api(conn, namespace).patch_scale(name, &PatchParams::default(), &patch).await.map_err(
             |e| ApiError(format!("scale deployments/{name} in {namespace} to {replicas}: {e}")),
         )?;
-    let status = scale.status.unwrap_or_default();
-    Ok(ScaleInfo {
-        spec_replicas: count(scale.spec.and_then(|s| s.replicas)),
-        status_replicas: u32::try_from(status.replicas).unwrap_or(0),
-        selector: status.selector.filter(|s| !s.is_empty()),
-    })
+    Ok(info(scale))
 }
 
 /// What a live `HorizontalPodAutoscaler` reports for its target (seed 004's

@@ -37,7 +37,7 @@ pub const SEED_COLUMNS: [&str; 25] = [
 ];
 
 /// ctl's columns, after the seed's.
-pub const CTL_COLUMNS: [&str; 16] = [
+pub const CTL_COLUMNS: [&str; 17] = [
     "deployment",
     "policy",
     "desired_by_policy",
@@ -54,6 +54,7 @@ pub const CTL_COLUMNS: [&str; 16] = [
     "valid",
     "unix_time",
     "reason",
+    "cpu_total_millicores",
 ];
 
 /// The header line (without the newline).
@@ -122,6 +123,7 @@ pub fn row(r: &DeploymentRecord) -> String {
         r.valid.to_string(),
         format!("{:.3}", r.time),
         text(&r.reason),
+        num(r.cpu_total_millicores, 2),
     ];
     cells.join(",")
 }
@@ -153,14 +155,15 @@ mod tests {
     #[test]
     fn header_and_row_have_the_same_width_and_quote_text() {
         let width = header().split(',').count();
-        assert_eq!(width, 41);
+        assert_eq!(width, 42);
         let r = DeploymentRecord {
             reason: "a, \"b\"".into(),
+            cpu_total_millicores: Some(12.345),
             cpu_millicores: Some(f64::NAN),
             ..DeploymentRecord::default()
         };
         let line = row(&r);
-        assert!(line.ends_with(",\"a, \"\"b\"\"\""), "{line}");
+        assert!(line.ends_with(",\"a, \"\"b\"\"\",12.35"), "{line}");
         // The quoted cell holds one comma: width + 1 raw commas.
         assert_eq!(line.split(',').count(), width + 1);
         assert_eq!(line.split(',').nth(4), Some(""), "NaN is an empty cell");

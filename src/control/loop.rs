@@ -24,6 +24,7 @@ use super::{ControlError, Sources};
 use crate::cluster::Connection;
 use crate::cluster::deployments;
 use crate::cluster::scale;
+pub(crate) use crate::observe::metrics::unix_now;
 use crate::observe::metrics::{MetricTarget, MetricsSample, TargetMetrics};
 use crate::policy::Observation;
 
@@ -472,9 +473,9 @@ impl Controller {
         Ok(())
     }
 
-    /// Steps every `interval` on an absolute schedule (no drift) until `duration` has passed
-    /// or `stop` turns true; `on_interval` sees every record. Writes `start` and `stop`
-    /// events. Returns the number of intervals run.
+    /// Steps every `interval` on an absolute schedule (no drift; a step that overruns skips
+    /// the ticks it missed) until `duration` has passed or `stop` turns true; `on_interval`
+    /// sees every record. Writes `start` and `stop` events. Returns the number of intervals.
     pub async fn run(
         &mut self,
         mut stop: watch::Receiver<bool>,
@@ -496,6 +497,7 @@ impl Controller {
         ev.policy = Some(self.config.policy.as_str().into());
         self.log_event(ev)?;
         let mut steps = 0u64;
+        let mut tick = 0u64;
         let reason = loop {
             if *stop.borrow() {
                 break "stopped";
@@ -506,7 +508,21 @@ impl Controller {
             let record = self.step(unix_now()).await?;
             on_interval(&record);
             steps += 1;
-            let next = start + interval.mul_f64(steps as f64);
+            // The next tick on the schedule that is still ahead: a step that overran its
+            // interval skips the ticks it missed rather than running them back to back.
+            tick += 1;
+            let mut next = start + interval.mul_f64(tick as f64);
+            let now = tokio::time::Instant::now();
+            if next <= now {
+                let behind = (now - start).as_secs_f64() / interval.as_secs_f64();
+                let skip_to = behind.floor() as u64 + 1;
+                log::warn!(
+                    "interval {steps} took longer than {interval:?}: skipping {} tick(s)",
+                    skip_to.saturating_sub(tick)
+                );
+                tick = skip_to.max(tick);
+                next = start + interval.mul_f64(tick as f64);
+            }
             if self.config.duration.is_some_and(|d| next.duration_since(start) >= d) {
                 // One more interval would pass the end: wait for the end, then stop.
                 let end = start + self.config.duration.unwrap_or_default();
@@ -536,11 +552,4 @@ fn action(current: u32, desired: u32) -> &'static str {
         std::cmp::Ordering::Less => "scale_down",
         std::cmp::Ordering::Equal => "no_change",
     }
-}
-
-pub(crate) fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }

@@ -68,6 +68,9 @@ pub(crate) fn fill_observed(
     let live = || obs.pods.iter().filter(|p| !p.deleting);
     row.pod_count = live().filter(|p| p.phase == PodPhase::Running).count() as u32;
     row.cpu_millicores = mean(live().filter_map(|p| p.cpu_usage_millis).map(|v| v as f64));
+    row.cpu_total_millicores = row
+        .cpu_millicores
+        .map(|_| live().filter_map(|p| p.cpu_usage_millis).map(|v| v as f64).sum::<f64>());
     row.memory_mebibytes =
         mean(live().filter_map(|p| p.memory_usage_bytes).map(|v| v as f64 / MIB));
     row.cpu_request_millicores =

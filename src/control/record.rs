@@ -17,6 +17,9 @@ pub struct DeploymentRecord {
     /// Mean usage per pod with a sample.
     pub cpu_millicores: Option<f64>,
     pub memory_mebibytes: Option<f64>,
+    /// Usage summed over the pods with a sample (what the predictive policy feeds its model,
+    /// and seed 001's `cpu_usage` x 1000).
+    pub cpu_total_millicores: Option<f64>,
     /// Mean request per pod.
     pub cpu_request_millicores: Option<f64>,
     pub memory_request_mebibytes: Option<f64>,

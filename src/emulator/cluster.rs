@@ -10,7 +10,7 @@
 //! returned by the next `advance_to`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -94,6 +94,10 @@ pub struct Cluster {
     pub(crate) next_request: RequestId,
     pub(crate) timers: BinaryHeap<Reverse<Timer>>,
     pub(crate) timer_seq: u64,
+    /// The next CPU completion of every replica with a job: (f64 bits of the due time, replica
+    /// id), so the earliest replica id wins a tie. Kept in step by `reschedule`, so an event
+    /// costs O(log n) whatever the number of idle replicas.
+    pub(crate) completions: BTreeSet<(u64, usize)>,
     pub(crate) stats: Vec<ServiceStats>,
     pub(crate) outbox: Vec<Event>,
 }
@@ -136,6 +140,7 @@ impl Cluster {
             next_request: 0,
             timers: BinaryHeap::new(),
             timer_seq: 0,
+            completions: BTreeSet::new(),
             stats,
             outbox: Vec::new(),
         };
@@ -198,12 +203,7 @@ impl Cluster {
     /// then (the earliest replica id on a tie, for determinism).
     fn next_event(&self) -> Option<(f64, Option<usize>)> {
         let timer = self.timers.peek().map(|Reverse(t)| (f64::from_bits(t.due), None));
-        let cpu = self
-            .replicas
-            .iter()
-            .enumerate()
-            .filter_map(|(id, r)| Some((r.as_ref()?.cpu.next_completion(self.now)?, Some(id))))
-            .reduce(|a, b| if b.0 < a.0 { b } else { a });
+        let cpu = self.completions.first().map(|&(due, id)| (f64::from_bits(due), Some(id)));
         match (timer, cpu) {
             (Some(t), Some(c)) => Some(if c.0 < t.0 { c } else { t }),
             (t, c) => t.or(c),
@@ -275,8 +275,9 @@ impl Cluster {
         let id = self.pod_index(pod)?;
         self.process_until(now);
         if let Some(replica) = self.replicas[id].as_mut() {
-            replica.cpu.stress_millis = millicores;
+            replica.cpu.set_stress(self.now, millicores);
         }
+        self.reschedule(id);
         Ok(())
     }
 
@@ -299,23 +300,38 @@ impl Cluster {
         Ok(())
     }
 
-    /// Runs every due event up to `target`, integrating CPU between events.
+    /// Runs every due event up to `target`. Replicas integrate their CPU lazily (see
+    /// `replica.rs`), so moving the clock costs nothing.
     pub(crate) fn process_until(&mut self, target: f64) {
         let target = if target.is_finite() { target.max(self.now) } else { self.now };
         while let Some((next, cpu)) = self.next_event().filter(|&(t, _)| t <= target) {
-            self.integrate(next);
+            self.now = self.now.max(next);
             self.fire_due(cpu);
         }
-        self.integrate(target);
+        self.now = target;
     }
 
-    fn integrate(&mut self, to: f64) {
-        let dt = to - self.now;
-        if dt > 0.0 {
-            for replica in self.replicas.iter_mut().flatten() {
-                replica.cpu.advance(dt);
-            }
-            self.now = to;
+    /// Puts replica `id`'s next CPU completion in the queue after its jobs or rates changed
+    /// (or takes it out when it has no job or is gone).
+    pub(crate) fn reschedule(&mut self, id: usize) {
+        let Some(replica) = self.replicas.get_mut(id).and_then(Option::as_mut) else { return };
+        if let Some(old) = replica.scheduled.take() {
+            self.completions.remove(&(old, id));
+        }
+        if let Some(due) = replica.cpu.next_completion() {
+            let key = due.max(0.0).to_bits();
+            replica.scheduled = Some(key);
+            self.completions.insert((key, id));
+        }
+    }
+
+    /// Ends the earliest job on replica `id`, which is due now, and moves its span on.
+    fn complete_first(&mut self, id: usize) {
+        let now = self.now;
+        let span = self.replicas[id].as_mut().and_then(|r| r.cpu.pop_first(now));
+        self.reschedule(id);
+        if let Some(span) = span {
+            self.proceed(span);
         }
     }
 
@@ -323,10 +339,8 @@ impl Cluster {
     /// defined this event time: its earliest job ends whatever float rounding says, so every
     /// step of the loop makes progress.
     fn fire_due(&mut self, cpu: Option<usize>) {
-        if let Some(span) =
-            cpu.and_then(|id| self.replicas[id].as_mut()).and_then(|r| r.cpu.pop_first())
-        {
-            self.proceed(span);
+        if let Some(id) = cpu {
+            self.complete_first(id);
         }
         while let Some(&Reverse(timer)) = self.timers.peek() {
             if f64::from_bits(timer.due) > self.now + super::replica::TIME_EPSILON {
@@ -335,11 +349,14 @@ impl Cluster {
             self.timers.pop();
             self.replica_ready(timer.replica, timer.incarnation);
         }
-        for id in 0..self.replicas.len() {
-            while let Some(span) = self.replicas[id].as_mut().and_then(|r| r.cpu.pop_done(self.now))
-            {
-                self.proceed(span);
+        let horizon = self.now + super::replica::TIME_EPSILON;
+        while let Some(&(due, id)) = self.completions.first() {
+            if f64::from_bits(due) > horizon {
+                break;
             }
+            // Out of the queue first: every step ends a job or drops a key, so this terminates.
+            self.completions.remove(&(due, id));
+            self.complete_first(id);
         }
     }
 
@@ -393,7 +410,8 @@ impl Cluster {
             incarnation: 0,
             restarts: 0,
             last_termination: None,
-            cpu: Cpu::new(spec.cpu_limit_millis),
+            cpu: Cpu::new(spec.cpu_limit_millis, self.now),
+            scheduled: None,
             in_flight: Default::default(),
             memory_stress_bytes: 0,
             baseline_bytes: spec.memory_baseline_bytes,
@@ -409,6 +427,9 @@ impl Cluster {
 
     pub(crate) fn remove_replica(&mut self, id: usize) {
         let Some(replica) = self.replicas[id].take() else { return };
+        if let Some(key) = replica.scheduled {
+            self.completions.remove(&(key, id));
+        }
         self.pods_by_name.remove(&replica.name);
         let deployment = &mut self.deployments[replica.deployment];
         deployment.replicas.retain(|&r| r != id);

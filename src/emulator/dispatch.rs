@@ -100,7 +100,8 @@ impl Cluster {
             return Spawned::Done(UNAVAILABLE);
         }
         if work > 0.0 {
-            replica.cpu.add(id, work);
+            replica.cpu.add(self.now, id, work);
+            self.reschedule(replica_id);
             return Spawned::Running(id);
         }
         self.proceed(id);
@@ -206,7 +207,7 @@ impl Cluster {
     /// ready again after its startup delay. Any stressor in it dies with it.
     pub(crate) fn oom_kill(&mut self, replica_id: usize) {
         let Some(replica) = self.replicas[replica_id].as_mut() else { return };
-        replica.cpu.kill();
+        replica.cpu.kill(self.now);
         replica.memory_stress_bytes = 0;
         replica.ready = false;
         replica.restarts += 1;
@@ -222,6 +223,7 @@ impl Cluster {
         };
         self.outbox.push(event);
         let delay = self.topology.services[replica.deployment].startup_delay.as_secs_f64();
+        self.reschedule(replica_id);
         self.schedule_ready(replica_id, self.now + delay);
         for span in victims {
             self.finish(span, UNAVAILABLE);

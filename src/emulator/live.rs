@@ -51,9 +51,6 @@ pub struct LiveState {
     /// Bumped whenever pods or deployments changed (scale, ready, removed, OOM kill, stress):
     /// the Kubernetes watch and resourceVersion follow it.
     pub generation: u64,
-    /// Free-form per-pod extension state for views that need it (e.g. exec'd stressors), keyed
-    /// by view name; kept here so it shares the cluster's lock.
-    pub extensions: HashMap<&'static str, Box<dyn std::any::Any + Send>>,
     /// Stressors exec'd into pods through the Kubernetes API (their TTLs and memory).
     pub stressors: super::server::kube::stressors::StressorTable,
     /// Virtual time the sleeping driver will wake at on its own (-inf while it runs): a submit
@@ -110,7 +107,6 @@ impl LiveCluster {
                 timing_error_us: Histogram::new_with_bounds(1, 60_000_000, 3)
                     .expect("static histogram bounds are valid"),
                 generation: 0,
-                extensions: HashMap::new(),
                 stressors: Default::default(),
                 driver_deadline: f64::NEG_INFINITY,
             }),
@@ -201,8 +197,6 @@ impl LiveCluster {
         let mut state = self.lock();
         state.cluster.scale(deployment, replicas, now)?;
         self.changed(&mut state);
-        drop(state);
-        self.shared.wake.notify_one();
         Ok(())
     }
 

@@ -1,12 +1,17 @@
 //! One emulated replica (a pod with one container): its CPU as processor sharing under a
-//! CFS-like quota, its memory working set, and its lifecycle flags. No clock: time advances by
-//! the `dt` the cluster passes. Must not depend on `control/`.
+//! CFS-like quota, its memory working set, and its lifecycle flags. No clock: the cluster
+//! passes the virtual time. Must not depend on `control/`.
 //!
 //! Processor sharing is kept in "virtual work" form: every job computing on the replica
 //! progresses at the same rate, so one counter `attained` (CPU seconds at 1000m received by
 //! each job since the replica was last idle) replaces per-job bookkeeping. A job that needs `w`
 //! seconds finishes when `attained` reaches its tag `attained_at_arrival + w`, so the next
 //! completion is the smallest tag and an arrival or departure costs O(log n).
+//!
+//! The counters are integrated lazily: a replica remembers the virtual time they are up to
+//! date to and is brought forward only when its jobs or its stressor change (the rates are
+//! constant in between) or when it is read, so an event costs nothing on the replicas it does
+//! not touch.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,18 +24,22 @@ pub(crate) const TIME_EPSILON: f64 = 1e-9;
 pub(crate) struct Cpu {
     limit_millis: f64,
     attained: f64,
+    /// The virtual time `attained`, `usage_seconds` and `busy_seconds` are up to date to.
+    updated: f64,
     /// (tag as f64 bits, span id). Tags are non-negative, so their bit patterns sort as numbers.
     jobs: BTreeSet<(u64, u64)>,
-    pub stress_millis: f64,
-    pub usage_seconds: f64,
-    pub busy_seconds: f64,
+    stress_millis: f64,
+    usage_seconds: f64,
+    busy_seconds: f64,
 }
 
 impl Cpu {
-    pub fn new(limit_millis: f64) -> Self {
+    /// An idle CPU with quota `limit_millis`, created at virtual time `now`.
+    pub fn new(limit_millis: f64, now: f64) -> Self {
         Self {
             limit_millis,
             attained: 0.0,
+            updated: now,
             jobs: BTreeSet::new(),
             stress_millis: 0.0,
             usage_seconds: 0.0,
@@ -60,8 +69,10 @@ impl Cpu {
         (per_job / 1000.0, stress / 1000.0)
     }
 
-    /// Lets `dt` seconds pass with the current set of jobs (the caller never passes a completion).
-    pub fn advance(&mut self, dt: f64) {
+    /// Brings the counters forward to `now` at the current rates (the caller never passes a
+    /// completion: it calls this at every change of the job set or the stressor).
+    fn catch_up(&mut self, now: f64) {
+        let dt = now - self.updated;
         if dt <= 0.0 {
             return;
         }
@@ -72,30 +83,43 @@ impl Cpu {
         if n > 0.0 {
             self.busy_seconds += dt;
         }
+        self.updated = now;
     }
 
-    pub fn add(&mut self, span: u64, work: f64) {
+    /// CPU seconds used (jobs and stressor) and seconds with at least one job, up to `now`,
+    /// without moving the counters (for snapshots, which read a shared cluster).
+    pub fn totals_at(&self, now: f64) -> (f64, f64) {
+        let dt = (now - self.updated).max(0.0);
+        let (per_job, stress) = self.rates();
+        let n = self.jobs.len() as f64;
+        let busy = if n > 0.0 { dt } else { 0.0 };
+        (self.usage_seconds + (per_job * n + stress) * dt, self.busy_seconds + busy)
+    }
+
+    /// A job of `work` CPU seconds (at 1000m) arrives at `now`.
+    pub fn add(&mut self, now: f64, span: u64, work: f64) {
+        self.catch_up(now);
         let tag = self.attained + work.max(0.0);
         self.jobs.insert((tag.to_bits(), span));
     }
 
-    /// When the earliest job finishes at the current rates, given the time now.
-    pub fn next_completion(&self, now: f64) -> Option<f64> {
+    /// The stressor asks `millis` from `now` on (0 stops it).
+    pub fn set_stress(&mut self, now: f64, millis: f64) {
+        self.catch_up(now);
+        self.stress_millis = millis;
+    }
+
+    /// When the earliest job finishes at the current rates. Constant until the job set or the
+    /// stressor changes, so the cluster can keep it in its queue of completions.
+    pub fn next_completion(&self) -> Option<f64> {
         let &(tag, _) = self.jobs.first()?;
         let (per_job, _) = self.rates();
-        Some(now + ((f64::from_bits(tag) - self.attained) / per_job).max(0.0))
+        Some(self.updated + ((f64::from_bits(tag) - self.attained) / per_job).max(0.0))
     }
 
-    /// Removes and returns the earliest job if it is done by `now`.
-    pub fn pop_done(&mut self, now: f64) -> Option<u64> {
-        if self.next_completion(now)? > now + TIME_EPSILON {
-            return None;
-        }
-        self.pop_first()
-    }
-
-    /// Removes and returns the earliest job.
-    pub fn pop_first(&mut self) -> Option<u64> {
+    /// Removes and returns the earliest job, which is due at `now`.
+    pub fn pop_first(&mut self, now: f64) -> Option<u64> {
+        self.catch_up(now);
         let (_, span) = self.jobs.pop_first()?;
         if self.jobs.is_empty() {
             // Restart the virtual counter so it never grows large enough to lose precision.
@@ -104,8 +128,9 @@ impl Cpu {
         Some(span)
     }
 
-    /// The container died: its jobs and its stressor die with it.
-    pub fn kill(&mut self) {
+    /// The container died at `now`: its jobs and its stressor die with it.
+    pub fn kill(&mut self, now: f64) {
+        self.catch_up(now);
         self.jobs.clear();
         self.attained = 0.0;
         self.stress_millis = 0.0;
@@ -128,6 +153,8 @@ pub(crate) struct Replica {
     pub restarts: u32,
     pub last_termination: Option<&'static str>,
     pub cpu: Cpu,
+    /// This replica's key in the cluster's queue of CPU completions (f64 bits of the due time).
+    pub scheduled: Option<u64>,
     /// Spans admitted and not yet finished (computing or waiting on callees).
     pub in_flight: BTreeSet<u64>,
     pub memory_stress_bytes: u64,
@@ -158,26 +185,51 @@ mod tests {
 
     #[test]
     fn jobs_share_the_quota_equally() {
-        let mut cpu = Cpu::new(500.0);
-        cpu.add(1, 0.1);
-        cpu.add(2, 0.1);
+        let mut cpu = Cpu::new(500.0, 0.0);
+        cpu.add(0.0, 1, 0.1);
+        cpu.add(0.0, 2, 0.1);
         assert_eq!(cpu.rates(), (0.25, 0.0));
         // 0.1 s of work at 0.25 cores each takes 0.4 s.
-        assert!((cpu.next_completion(0.0).unwrap() - 0.4).abs() < 1e-12);
+        assert!((cpu.next_completion().unwrap() - 0.4).abs() < 1e-12);
     }
 
     #[test]
     fn a_stressor_takes_its_share_of_the_same_quota() {
-        let mut cpu = Cpu::new(1000.0);
-        cpu.stress_millis = 200.0;
+        let mut cpu = Cpu::new(1000.0, 0.0);
+        cpu.set_stress(0.0, 200.0);
         assert_eq!(cpu.rates(), (0.0, 0.2));
-        cpu.add(1, 1.0);
+        cpu.add(0.0, 1, 1.0);
         // 200m is below the fair half: the stressor gets it all, the request the rest.
         assert_eq!(cpu.rates(), (0.8, 0.2));
-        cpu.stress_millis = 4000.0;
+        cpu.set_stress(0.0, 4000.0);
         // Four stress workers and one request share 1000m equally.
         assert_eq!(cpu.rates(), (0.2, 0.8));
-        cpu.advance(1.0);
-        assert!((cpu.usage_seconds - 1.0).abs() < 1e-12);
+        assert!((cpu.totals_at(1.0).0 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lazy_integration_matches_stepwise_integration() {
+        // Two jobs (0.1 s and 0.3 s of work) and a 300m stressor on 1000m. By hand: the
+        // stressor takes 300m, each job 350m, so the first ends at 0.1 / 0.35 s.
+        let mut lazy = Cpu::new(1000.0, 0.0);
+        lazy.set_stress(0.0, 300.0);
+        lazy.add(0.0, 1, 0.1);
+        lazy.add(0.0, 2, 0.3);
+        let first = lazy.next_completion().unwrap();
+        assert!((first - 0.1 / 0.35).abs() < 1e-12, "{first}");
+        // Bringing a copy forward in many small steps changes neither the due time nor the
+        // totals beyond rounding.
+        let mut stepwise = lazy.clone();
+        for i in 1..=100 {
+            stepwise.catch_up(first * f64::from(i) / 100.0);
+        }
+        assert!((stepwise.next_completion().unwrap() - first).abs() < 1e-12);
+        let (usage, busy) = lazy.totals_at(first);
+        assert!((usage - first).abs() < 1e-12 && (busy - first).abs() < 1e-12);
+        assert!((stepwise.totals_at(first).0 - usage).abs() < 1e-12);
+        // After the first job the other has 0.2 s left at 700m, i.e. ends 0.2 / 0.7 s later.
+        assert_eq!(lazy.pop_first(first), Some(1));
+        let second = lazy.next_completion().unwrap();
+        assert!((second - first - 0.2 / 0.7).abs() < 1e-12, "{second}");
     }
 }

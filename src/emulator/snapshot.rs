@@ -120,6 +120,7 @@ impl Cluster {
             .flatten()
             .map(|r| {
                 let spec = &self.topology.services[r.deployment];
+                let (cpu_usage_seconds, busy_seconds) = r.cpu.totals_at(self.now);
                 PodSnapshot {
                     name: r.name.clone(),
                     deployment: spec.name.clone(),
@@ -131,8 +132,8 @@ impl Cluster {
                     container_start_time: r.container_started,
                     restarts: r.restarts,
                     last_termination_reason: r.last_termination,
-                    cpu_usage_seconds: r.cpu.usage_seconds,
-                    busy_seconds: r.cpu.busy_seconds,
+                    cpu_usage_seconds,
+                    busy_seconds,
                     memory_working_set_bytes: r.working_set(),
                     in_flight: r.in_flight.len(),
                     cpu_request_millis: spec.cpu_request_millis,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::ScenarioError;
 use super::resolve::Checker;
-use super::scenario::{PolicyName, Scenario, StressAction, StressKind};
+use super::scenario::{ControlMode, PolicyName, Scenario, StressAction, StressKind};
 use super::timeline::{Phase, StressWindow};
 
 /// The shortest controller interval: the loop must observe something between two steps.
@@ -118,6 +118,8 @@ impl Checker<'_> {
             ("anomaly_model", &c.anomaly_model),
             ("hpa", &c.hpa),
             ("cpu_model", &c.cpu_model),
+            ("kpa_config", &c.kpa_config),
+            ("kpa_service", &c.kpa_service),
         ] {
             if let Some(file) = value
                 && !Path::new(file).is_file()
@@ -131,6 +133,22 @@ impl Checker<'_> {
             return Err(self.err(
                 "control",
                 "the predictive policy needs cpu_model: FILE (from ctl model train)",
+            ));
+        }
+        // The KPA scales on requests in flight and the predictive policy on the request rate;
+        // metrics-server has only CPU and memory, so either would hold replicas for ever.
+        let acting = s.phases.iter().filter(|p| p.control).map(|p| p.policy.unwrap_or(c.policy));
+        let needs_requests = acting
+            .filter(|p| matches!(p, PolicyName::Kpa | PolicyName::Predictive))
+            .map(PolicyName::as_str)
+            .next();
+        if let Some(policy) = needs_requests
+            && c.mode != ControlMode::Observe
+            && c.metrics.as_deref().is_none_or(|m| m == "metrics-server")
+        {
+            return Err(self.err(
+                "control",
+                format!("the {policy} policy needs request metrics: set metrics: scrape (embedded target), scrape:URL or prometheus:URL (metrics-server has only CPU and memory)"),
             ));
         }
         if let Some(m) = &c.metrics {
@@ -153,6 +171,9 @@ impl Checker<'_> {
                 self.err("control.traces", format!("expected jaeger:URL or none, found '{t}'"))
             );
         }
+        // The files' contents (knowledge, HPA, KPA, models), as the run will read them.
+        super::control_setup::base_config(c, "")
+            .map_err(|e| self.err(&format!("control.{}", e.key), e.message))?;
         if let Some(embedded) = &s.target.embedded
             && let Ok(topology) = crate::emulator::topology::load(embedded)
         {

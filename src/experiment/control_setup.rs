@@ -1,7 +1,7 @@
 //! From the scenario's `control` section to the controller's inputs: one [`ControlConfig`]
 //! per phase (mode and policy differ by phase; everything else is shared), and the metric and
 //! trace sources, built fresh for each phase because a controller owns its sources. All
-//! files (knowledge, HPA manifest, models) are read once, before anything starts.
+//! files (knowledge, HPA and KPA settings, models) are read before anything starts.
 
 use super::scenario::{ControlMode, ControlSpec, PolicyName};
 use super::timeline::Phase;
@@ -13,13 +13,27 @@ use crate::observe::metrics::{
 };
 use crate::policy::guard::{Guard, SHIPPED_CONSTRAINTS};
 
-/// Reads a file named by the scenario; errors name the key and the file.
-fn read(key: &str, path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("control.{key}: cannot read {path}: {e}"))
+/// A file the `control` section names cannot be read or is invalid; `key` is its key
+/// (`hpa`, `knowledge`, ...), so the scenario checker can place the error.
+#[derive(Debug, thiserror::Error)]
+#[error("control.{key}: {message}")]
+pub struct SetupError {
+    pub key: &'static str,
+    pub message: String,
 }
 
-/// The shared part of every phase's configuration.
-pub fn base_config(spec: &ControlSpec, namespace: &str) -> Result<ControlConfig, String> {
+fn setup_error(key: &'static str) -> impl Fn(String) -> SetupError {
+    move |message| SetupError { key, message }
+}
+
+/// Reads a file named by the scenario; errors name the key and the file.
+fn read(key: &'static str, path: &str) -> Result<String, SetupError> {
+    std::fs::read_to_string(path).map_err(|e| setup_error(key)(format!("cannot read {path}: {e}")))
+}
+
+/// The shared part of every phase's configuration. The scenario checker calls it too, so a
+/// bad file is found by `--dry-run`.
+pub fn base_config(spec: &ControlSpec, namespace: &str) -> Result<ControlConfig, SetupError> {
     let mut config = ControlConfig::new(namespace);
     config.targets = match (&spec.selector, spec.deployments.is_empty()) {
         (Some(s), _) => Targets::Selector(s.clone()),
@@ -32,22 +46,38 @@ pub fn base_config(spec: &ControlSpec, namespace: &str) -> Result<ControlConfig,
         Some(path) => Guard::from_yaml_str(path, &read("knowledge", path)?),
         None => Guard::from_yaml_str("knowledge/constraints.yaml", SHIPPED_CONSTRAINTS),
     }
-    .map_err(|e| format!("control.knowledge: {e}"))?;
+    .map_err(|e| setup_error("knowledge")(e.to_string()))?;
     let mut policies = PolicySettings::seed_defaults();
     if let Some(path) = &spec.hpa {
         policies.hpa = PolicySettings::hpa_from_file(path, &read("hpa", path)?)
-            .map_err(|e| format!("control.hpa: {e}"))?;
+            .map_err(|e| setup_error("hpa")(e.to_string()))?;
+    }
+    if spec.kpa_config.is_some() || spec.kpa_service.is_some() {
+        let file = |key: &'static str, path: &Option<String>| {
+            path.as_ref().map(|p| read(key, p).map(|text| (p.clone(), text))).transpose()
+        };
+        let config = file("kpa_config", &spec.kpa_config)?;
+        let service = file("kpa_service", &spec.kpa_service)?;
+        let config = config.as_ref().map(|(f, t)| (f.as_str(), t.as_str()));
+        // The ConfigMap alone first, so an error in it is placed on its own key.
+        PolicySettings::kpa_from_files(config, None)
+            .map_err(|e| setup_error("kpa_config")(e.to_string()))?;
+        policies.kpa = PolicySettings::kpa_from_files(
+            config,
+            service.as_ref().map(|(f, t)| (f.as_str(), t.as_str())),
+        )
+        .map_err(|e| setup_error("kpa_service")(e.to_string()))?;
     }
     if let Some(path) = &spec.cpu_model {
         let model = crate::model::LinearModel::from_json(&read("cpu_model", path)?)
-            .map_err(|e| format!("control.cpu_model: {path}: {e}"))?;
+            .map_err(|e| setup_error("cpu_model")(format!("{path}: {e}")))?;
         let predictive = policies.predictive_config();
         policies.predictive = Some((model, predictive));
     }
     config.policies = policies;
     if let Some(path) = &spec.anomaly_model {
         let model = crate::anomaly::Model::from_json(&read("anomaly_model", path)?)
-            .map_err(|e| format!("control.anomaly_model: {path}: {e}"))?;
+            .map_err(|e| setup_error("anomaly_model")(format!("{path}: {e}")))?;
         config.anomaly_model = Some(model);
         let span_map = include_str!("../../knowledge/span-map.yaml");
         config.span_map = crate::anomaly::SpanMap::from_yaml_str(span_map).ok();

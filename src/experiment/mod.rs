@@ -34,3 +34,6 @@ pub enum ScenarioError {
     #[error("{path}:{line}:{column}: {message}")]
     Invalid { path: String, line: usize, column: usize, message: String },
 }
+
+/// Unix time in fractional seconds: the campaign clock's origin and its events' timestamps.
+use crate::observe::metrics::unix_now;

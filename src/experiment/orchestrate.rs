@@ -21,6 +21,7 @@ use super::control_setup;
 use super::record::{DeploymentSample, IntervalRecord, Mark, MarkKind, Recording};
 use super::scenario::ControlSpec;
 use super::timeline::{Timeline, clock, describe_stress};
+use super::unix_now;
 use crate::cluster::Connection;
 use crate::cluster::pods::Target;
 use crate::control::csv::CsvWriter;
@@ -73,13 +74,6 @@ fn open(dir: &Path) -> std::io::Result<Files> {
         anomalies: JsonLines::new(file(super::folder::ANOMALIES)?),
         events: JsonLines::new(file(super::folder::EVENTS)?),
     })
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// The schedule: (campaign time, action), sorted.

@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+pub(crate) use crate::load::output::html::percentile_ms;
 use crate::load::stats::{RequestStats, SecondStats};
 
 /// One second of load, as the summary and the report need it.
@@ -42,16 +43,6 @@ impl SecondPoint {
             slo_ms: percentile_ms(t, f64::from(slo_percentile)),
         }
     }
-}
-
-/// Percentile `q` (0..100) of the window's latency in ms, clamped to the exact min/max (the
-/// histogram reports bucket tops), rounded to the microsecond; 0 without requests.
-pub fn percentile_ms(s: &RequestStats, q: f64) -> f64 {
-    if s.count == 0 {
-        return 0.0;
-    }
-    let us = s.latency.value_at_quantile(q / 100.0).clamp(s.min_latency_us, s.max_latency_us);
-    us as f64 / 1000.0
 }
 
 /// One deployment in one controller interval.

@@ -19,6 +19,7 @@ use super::report::{self, ReportInput};
 use super::resolve::Campaign;
 use super::sinks::{CampaignProgress, CampaignSink};
 use super::summary::CampaignSummary;
+use super::unix_now;
 use crate::cluster::{self, Connection};
 use crate::emulator::{EmbeddedCluster, ServeOptions, topology};
 use crate::load::output::LocustCsvWriter;
@@ -136,7 +137,8 @@ pub fn run(c: &Campaign, options: RunOptions) -> Result<RunResult, RunError> {
             let ns = c.scenario.target.namespace.clone().unwrap_or_default();
             Some((
                 spec.clone(),
-                super::control_setup::base_config(spec, &ns).map_err(RunError::Setup)?,
+                super::control_setup::base_config(spec, &ns)
+                    .map_err(|e| RunError::Setup(e.to_string()))?,
             ))
         }
         None => None,
@@ -238,11 +240,4 @@ pub fn run(c: &Campaign, options: RunOptions) -> Result<RunResult, RunError> {
     drop(target);
     rt.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(RunResult { dir, summary, problems })
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }

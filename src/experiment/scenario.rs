@@ -219,6 +219,13 @@ pub struct ControlSpec {
     /// CPU ~ load model (`ctl model train`), required by the predictive policy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
+    /// Knative `config-autoscaler` ConfigMap for the kpa policy; default: Knative's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpa_config: Option<String>,
+    /// A Knative Service (or Revision) whose `autoscaling.knative.dev/*` annotations the kpa
+    /// policy applies to every controlled Deployment; default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpa_service: Option<String>,
 }
 
 fn default_mode() -> ControlMode {

@@ -1,8 +1,8 @@
 //! Datasets as per-file time series: seed 001's `taskX_<users>_<replicas>.csv` (Prometheus
 //! metrics every 120 s; both of its number formats, `2.0` and `3.00`, and `nan`), Locust's
-//! `_stats_history.csv` (the `Aggregated` rows), and a hook for ctl's own per-interval control
-//! CSV, which the controller issue has not defined yet. Parsers take the file's name and text
-//! (no IO here) so every error names the file, line and column.
+//! `_stats_history.csv` (the `Aggregated` rows), and ctl's own per-interval `control.csv`
+//! (one series per deployment, columns renamed to seed 001's). Parsers take the file's name
+//! and text (no IO here) so every error names the file, line and column.
 
 use super::ModelError;
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ pub enum Format {
     SeedMetrics,
     /// Locust's (and `ctl load --csv`'s) `PREFIX_stats_history.csv`.
     LocustHistory,
-    /// ctl's per-interval control CSV (see [`parse_control`]).
+    /// ctl's per-interval `control.csv` (see [`parse_control`]).
     Control,
 }
 
@@ -73,27 +73,42 @@ pub fn detect(header: &str) -> Option<Format> {
         Some(Format::LocustHistory)
     } else if has("timestamp") && (has("request_rate") || has("cpu_usage")) {
         Some(Format::SeedMetrics)
-    } else if has("desired_replicas") && has("policy") {
+    } else if has("applied_by") && has("cpu_millicores") {
+        // Seed 004's experiment CSV has these too; `parse_control` then names what it lacks.
         Some(Format::Control)
     } else {
         None
     }
 }
 
-/// Parses any supported file, choosing the reader from the header.
-pub fn parse(file: &str, text: &str) -> Result<Series, ModelError> {
+/// Parses any supported file, choosing the reader from the header: one series per file,
+/// except a `control.csv`, which holds one per deployment.
+pub fn parse_file(file: &str, text: &str) -> Result<Vec<Series>, ModelError> {
     let header = text.lines().next().unwrap_or("");
     match detect(header) {
-        Some(Format::SeedMetrics) => parse_seed_metrics(file, text),
-        Some(Format::LocustHistory) => parse_locust_history(file, text),
+        Some(Format::SeedMetrics) => parse_seed_metrics(file, text).map(|s| vec![s]),
+        Some(Format::LocustHistory) => parse_locust_history(file, text).map(|s| vec![s]),
         Some(Format::Control) => parse_control(file, text),
         None => Err(ModelError::Unsupported {
             file: file.to_string(),
             message: "unknown CSV: expected seed 001 metrics (timestamp, request_rate, \
-                      cpu_usage, ...) or a Locust _stats_history.csv (Timestamp, Requests/s, ...)"
+                      cpu_usage, ...), a Locust _stats_history.csv (Timestamp, Requests/s, ...) \
+                      or a ctl control.csv (timestamp, ..., applied_by, deployment, ..., rps, ...)"
                 .into(),
         }),
     }
+}
+
+/// [`parse_file`] for a file that must hold exactly one series.
+pub fn parse(file: &str, text: &str) -> Result<Series, ModelError> {
+    let mut all = parse_file(file, text)?;
+    if all.len() != 1 {
+        return Err(ModelError::Unsupported {
+            file: file.to_string(),
+            message: format!("holds {} series (one per deployment); expected one", all.len()),
+        });
+    }
+    Ok(all.remove(0))
 }
 
 /// `taskX_<users>_<replicas>.csv` -> (users, replicas).
@@ -158,48 +173,129 @@ pub fn parse_locust_history(file: &str, text: &str) -> Result<Series, ModelError
     Ok(series)
 }
 
-/// Hook for ctl's per-interval control CSV (one row per controller tick: observation and
-/// decision). The controller issue defines that file; until it lands this refuses it clearly.
-pub fn parse_control(file: &str, _text: &str) -> Result<Series, ModelError> {
-    Err(ModelError::Unsupported {
-        file: file.to_string(),
-        message: "ctl control CSVs are not readable yet (the controller's per-interval CSV \
-                  format is not defined); use seed metrics or a Locust _stats_history.csv"
-            .into(),
-    })
+/// `control.csv` columns that hold text (everything else is a number or empty).
+const CONTROL_TEXT_COLUMNS: [&str; 10] = [
+    "timestamp",
+    "mode",
+    "hpa_sim_action",
+    "ai_reasoning",
+    "applied_by",
+    "deployment",
+    "policy",
+    "guard_reason",
+    "valid",
+    "reason",
+];
+
+/// ctl's `control.csv` (one row per deployment per controller interval), as one series per
+/// deployment named `FILE[DEPLOYMENT]`, rows in file order. Every numeric column is kept under
+/// its own name, and seed 001's names are added so its features and target apply:
+/// `request_rate` = `rps`, `throughput` = `rps x (1 - errors)`, `cpu_usage` (cores, summed
+/// over pods) = `cpu_total_millicores / 1000` (older files: `cpu_millicores x pod_count /
+/// 1000`), `replicas` = `pod_count`, `cpu_request` (cores) and `memory_request` (MiB) summed
+/// over pods, `p50/p95/p99_latency` = `p*_ms`. Empty cells (held intervals) are missing.
+pub fn parse_control(file: &str, text: &str) -> Result<Vec<Series>, ModelError> {
+    let table = Table::parse(file, text)?;
+    let deployment = table.index("deployment")?;
+    let ts = table.index("timestamp")?;
+    let mut columns: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (i, name) in table.header.iter().enumerate() {
+        if !CONTROL_TEXT_COLUMNS.contains(&name.as_str()) {
+            columns.insert(name.as_str(), table.numbers(i)?);
+        }
+    }
+    let col = |name: &str| {
+        columns.get(name).ok_or_else(|| ModelError::MissingColumn {
+            file: file.to_string(),
+            column: name.to_string(),
+        })
+    };
+    let rps = col("rps")?;
+    let pods = col("pod_count")?;
+    let total_cpu: Vec<f64> = match columns.get("cpu_total_millicores") {
+        Some(total) => total.clone(),
+        None => col("cpu_millicores")?.iter().zip(pods).map(|(c, n)| c * n).collect(),
+    };
+    let times = |per_pod: &[f64], scale: f64| -> Vec<f64> {
+        per_pod.iter().zip(pods).map(|(v, n)| v * n * scale).collect()
+    };
+    let mut derived: Vec<(&str, Vec<f64>)> = vec![
+        ("request_rate", rps.clone()),
+        ("cpu_usage", total_cpu.iter().map(|c| c / 1000.0).collect()),
+        ("replicas", pods.clone()),
+    ];
+    if let Some(errors) = columns.get("errors") {
+        let ok = rps.iter().zip(errors).map(|(r, e)| r * (1.0 - if e.is_nan() { 0.0 } else { *e }));
+        derived.push(("throughput", ok.collect()));
+    }
+    if let Some(c) = columns.get("cpu_request_millicores") {
+        derived.push(("cpu_request", times(c, 1.0 / 1000.0)));
+    }
+    if let Some(m) = columns.get("memory_request_mebibytes") {
+        derived.push(("memory_request", times(m, 1.0)));
+    }
+    for (from, to) in
+        [("p50_ms", "p50_latency"), ("p95_ms", "p95_latency"), ("p99_ms", "p99_latency")]
+    {
+        if let Some(v) = columns.get(from) {
+            derived.push((to, v.clone()));
+        }
+    }
+
+    // Rows of each deployment, in file order (the controller writes them in time order).
+    let mut rows_of: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (row, (_, cells)) in table.rows.iter().enumerate() {
+        rows_of.entry(cells[deployment].as_str()).or_default().push(row);
+    }
+    let mut out = Vec::new();
+    for (name, rows) in rows_of {
+        let mut series = Series { source: format!("{file}[{name}]"), ..Series::default() };
+        series.time = rows.iter().map(|&r| table.rows[r].1[ts].clone()).collect();
+        let pick = |all: &[f64]| rows.iter().map(|&r| all[r]).collect::<Vec<f64>>();
+        for (name, all) in &columns {
+            series.columns.insert((*name).to_string(), pick(all));
+        }
+        for (name, all) in &derived {
+            series.columns.insert((*name).to_string(), pick(all));
+        }
+        out.push(series);
+    }
+    Ok(out)
 }
 
 /// Applies seed 001's cleaning to a whole dataset: all-zero rows become missing, each file
 /// fills its gaps forward then backward, and what is still missing (a file with no good row)
 /// takes the median over all files. Only the rule's columns are touched.
 pub fn clean_zero_rows(dataset: &mut [Series]) {
-    for s in dataset.iter_mut() {
-        // Only files with all the rule's columns: in a Locust history a 0 req/s second is real.
-        let present: Vec<&str> =
-            ZERO_RULE_COLUMNS.iter().copied().filter(|c| s.columns.contains_key(*c)).collect();
-        if present.len() != ZERO_RULE_COLUMNS.len() {
-            continue;
-        }
+    // Only files with all the rule's columns (seed 001's): in a Locust history a 0 req/s
+    // second is real, and in a control.csv an empty cell is a held interval, not a median.
+    let seed_like = |s: &Series| ZERO_RULE_COLUMNS.iter().all(|c| s.columns.contains_key(*c));
+    for s in dataset.iter_mut().filter(|s| seed_like(s)) {
         for row in 0..s.len() {
-            if present.iter().all(|c| s.columns[*c][row] == 0.0) {
-                for c in &present {
-                    if let Some(col) = s.columns.get_mut(*c) {
+            if ZERO_RULE_COLUMNS.iter().all(|c| s.columns[*c][row] == 0.0) {
+                for c in ZERO_RULE_COLUMNS {
+                    if let Some(col) = s.columns.get_mut(c) {
                         col[row] = f64::NAN;
                     }
                 }
             }
         }
-        for c in &present {
-            if let Some(col) = s.columns.get_mut(*c) {
+        for c in ZERO_RULE_COLUMNS {
+            if let Some(col) = s.columns.get_mut(c) {
                 fill_forward_backward(col);
             }
         }
     }
     for c in ZERO_RULE_COLUMNS {
-        let all: Vec<f64> =
-            dataset.iter().filter_map(|s| s.columns.get(c)).flatten().copied().collect();
+        let all: Vec<f64> = dataset
+            .iter()
+            .filter(|s| seed_like(s))
+            .filter_map(|s| s.columns.get(c))
+            .flatten()
+            .copied()
+            .collect();
         let m = super::features::median(&all);
-        for s in dataset.iter_mut() {
+        for s in dataset.iter_mut().filter(|s| seed_like(s)) {
             if let Some(col) = s.columns.get_mut(c) {
                 col.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = m);
             }
@@ -383,9 +479,41 @@ mod tests {
         assert_eq!(s.column("users").unwrap(), &[1.0, 2.0]);
     }
 
+    const CONTROL: &str = "timestamp,cpu_millicores,cpu_request_millicores,pod_count,applied_by,deployment,rps,errors,p95_ms,valid,reason,cpu_total_millicores\n\
+        2026-01-01 00:00:00,250.00,100.00,2,hpa,web,40.000,0.2500,12.5,true,\"a, b\",500.00\n\
+        2026-01-01 00:00:00,10.00,100.00,1,none,db,,,,false,held,10.00\n\
+        2026-01-01 00:00:15,300.00,100.00,3,hpa,web,60.000,0.0000,20.0,true,ok,900.00\n";
+
     #[test]
-    fn control_csv_is_a_clear_hook() {
-        let e = parse("ctl.csv", "t,policy,desired_replicas\n0,hpa,1\n").unwrap_err();
-        assert!(e.to_string().contains("control CSVs are not readable yet"), "{e}");
+    fn control_csv_is_one_series_per_deployment_in_seed_units() {
+        let all = parse_file("run/control.csv", CONTROL).unwrap();
+        assert_eq!(all.len(), 2);
+        let (db, web) = (&all[0], &all[1]);
+        assert_eq!(web.source, "run/control.csv[web]");
+        assert_eq!(web.time, ["2026-01-01 00:00:00", "2026-01-01 00:00:15"]);
+        assert_eq!(web.column("request_rate").unwrap(), &[40.0, 60.0]);
+        assert_eq!(web.column("cpu_usage").unwrap(), &[0.5, 0.9]);
+        assert_eq!(web.column("replicas").unwrap(), &[2.0, 3.0]);
+        assert_eq!(web.column("throughput").unwrap(), &[30.0, 60.0]);
+        let req = web.column("cpu_request").unwrap();
+        assert!((req[0] - 0.2).abs() < 1e-12 && (req[1] - 0.3).abs() < 1e-12, "{req:?}");
+        assert_eq!(web.column("p95_latency").unwrap(), &[12.5, 20.0]);
+        assert!(db.column("request_rate").unwrap()[0].is_nan(), "held row: missing");
+        assert!(parse("run/control.csv", CONTROL).unwrap_err().to_string().contains("holds 2"));
+        // Without the total column: mean x pods.
+        let old = CONTROL.replace(",cpu_total_millicores", "").replace(",500.00\n", "\n");
+        let old = old.replace(",900.00\n", "\n").replace(",10.00\n", "\n");
+        let web = &parse_file("c.csv", &old).unwrap()[1];
+        assert_eq!(web.column("cpu_usage").unwrap(), &[0.5, 0.9]);
+    }
+
+    #[test]
+    fn control_csv_errors_name_file_line_and_column() {
+        let bad = CONTROL.replace("60.000", "fast");
+        let e = parse_file("c.csv", &bad).unwrap_err().to_string();
+        assert_eq!(e, "c.csv:4: column 'rps': expected a number, found 'fast'");
+        let no_rps = CONTROL.replace(",rps,", ",rate,");
+        let e = parse_file("c.csv", &no_rps).unwrap_err().to_string();
+        assert_eq!(e, "c.csv: missing column 'rps'");
     }
 }

@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::ObserveError;
 use super::jaeger;
+use super::metrics::{MetricsError, get_text};
 use crate::anomaly::Trace;
 
 /// How long one API call may take.
@@ -42,16 +43,13 @@ impl JaegerApi {
     }
 
     async fn get(&self, url: &str) -> Result<String, ObserveError> {
-        let http = |message: String| ObserveError::Http { url: url.to_string(), message };
-        let response =
-            self.client.get(url).send().await.map_err(|e| http(format!("request failed: {e}")))?;
-        let status = response.status();
-        let body = response.text().await.map_err(|e| http(format!("reading failed: {e}")))?;
-        if !status.is_success() {
-            let head: String = body.chars().take(300).collect();
-            return Err(http(format!("HTTP {status}: {}", head.trim())));
-        }
-        Ok(body)
+        get_text(&self.client, "jaeger", url).await.map_err(|e| ObserveError::Http {
+            url: url.to_string(),
+            message: match e {
+                MetricsError::Unreachable { message, .. } => message,
+                other => other.to_string(),
+            },
+        })
     }
 
     /// The services the API knows.

@@ -49,8 +49,9 @@ pub enum StressError {
     /// An out-of-range parameter, naming the flag.
     #[error("{0}")]
     Spec(String),
-    #[error("no Running pod matches {selector} in namespace {namespace}")]
-    NoPods { selector: String, namespace: String },
+    /// `hint`: empty, or `; ...` explaining how the selector was read.
+    #[error("no Running pod matches {selector} in namespace {namespace}{hint}")]
+    NoPods { selector: String, namespace: String, hint: String },
     #[error(transparent)]
     Pods(#[from] PodsError),
     #[error("the Kubernetes API did not answer within {0:?}")]

@@ -63,6 +63,9 @@ impl Default for RunnerOptions {
     }
 }
 
+/// The longest run: the CLI's duration bound (366 days).
+const LONGEST: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// Starts stress runs; see the module doc of `ctl::stress`.
 pub struct StressRunner;
 
@@ -116,7 +119,10 @@ impl StressHandle {
 
     /// Waits until the run ends (its duration passed, or it was stopped) and returns the summary.
     pub async fn finished(self) -> Summary {
-        self.task.await.unwrap_or_default()
+        self.task.await.unwrap_or_else(|e| {
+            log::error!("stress run {}: the runner task failed: {e}", self.run);
+            Summary { run: self.run.to_string(), failed: 1, ..Summary::default() }
+        })
     }
 }
 
@@ -130,6 +136,15 @@ impl StressRunner {
         options: RunnerOptions,
     ) -> Result<StressHandle, StressError> {
         spec.validate()?;
+        if options.duration.is_some_and(|d| d < Duration::from_secs(1))
+            || options.max_duration < Duration::from_secs(1)
+        {
+            return Err(StressError::Spec(
+                "--duration and --max-duration: expected at least 1s (0 for --duration: until \
+                 stopped); the stressors' TTL is in whole seconds"
+                    .into(),
+            ));
+        }
         let namespace = options.namespace.clone().unwrap_or_else(|| conn.namespace.clone());
         let client = conn.client.clone();
         let timeout = options.exec_timeout;
@@ -140,13 +155,18 @@ impl StressRunner {
         )
         .await??;
         if found.is_empty() {
-            return Err(StressError::NoPods { selector: target.to_string(), namespace });
+            let hint = target.hint().map_or(String::new(), |h| format!("; {h}"));
+            return Err(StressError::NoPods { selector: target.to_string(), namespace, hint });
         }
         let run = options.run.clone().unwrap_or_else(RunId::generate);
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(None);
-        let duration =
-            options.duration.map_or(options.max_duration, |d| d.min(options.max_duration));
+        // Capped so that the deadline cannot overflow the clock (library callers have no
+        // flag parser bounding them).
+        let duration = options
+            .duration
+            .map_or(options.max_duration, |d| d.min(options.max_duration))
+            .min(LONGEST);
         let ctx = Arc::new(Ctx {
             pods: Api::namespaced(client.clone(), &namespace),
             client,
@@ -167,7 +187,7 @@ impl StressRunner {
             spec: spec.describe(),
             selector: target.to_string(),
             namespace: ctx.namespace.clone(),
-            duration_s: ctx.options.duration.map(|d| d.min(ctx.options.max_duration).as_secs_f64()),
+            duration_s: ctx.options.duration.map(|_| duration.as_secs_f64()),
         });
         let task = tokio::spawn(main_loop(ctx, found, stop_rx));
         Ok(StressHandle { run, stopper: Stopper(Arc::new(stop_tx)), events: Some(events_rx), task })

@@ -1,5 +1,7 @@
 //! Test harness: runs the real `ctl` binary in a scratch directory and returns its output.
 
+pub mod prometheus;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -68,5 +70,31 @@ pub fn csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .filter(|l| !l.is_empty())
         .map(|l| l.split(',').map(str::to_string).collect())
         .collect();
+    (header, rows)
+}
+
+/// Parses RFC 4180 CSV (quoted fields may hold commas and doubled quotes) into header + rows.
+#[allow(dead_code)] // Not every test binary reads quoted CSV.
+pub fn csv_quoted(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for line in text.lines().filter(|l| !l.is_empty()) {
+        let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+        let mut chars = line.chars().peekable();
+        while let Some(ch) = chars.next() {
+            match (ch, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    cell.push('"');
+                    chars.next();
+                }
+                ('"', _) => quoted = !quoted,
+                (',', false) => cells.push(std::mem::take(&mut cell)),
+                _ => cell.push(ch),
+            }
+        }
+        assert!(!quoted, "unterminated quote: {line}");
+        cells.push(cell);
+        rows.push(cells);
+    }
+    let header = if rows.is_empty() { Vec::new() } else { rows.remove(0) };
     (header, rows)
 }

@@ -52,27 +52,59 @@ pub fn text(status: StatusCode, body: impl Into<String>) -> Response<Body> {
     respond(status, "text/plain; charset=utf-8", body.into())
 }
 
+/// How long the accept loop waits after a failed accept before trying again.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Serves `handler` on `listener` until `stop` turns true. Connections in progress are left
 /// to finish on their own (watches end when the runtime shuts down).
 pub async fn serve(listener: TcpListener, handler: Handler, mut stop: watch::Receiver<bool>) {
     loop {
-        tokio::select! {
+        let accepted = tokio::select! {
             _ = stop.wait_for(|&stopped| stopped) => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let _ = stream.set_nodelay(true);
-                let handler = handler.clone();
-                tokio::spawn(async move {
-                    let service = service_fn(move |req| {
-                        let future = handler(req);
-                        async move { Ok::<_, Infallible>(future.await) }
-                    });
-                    let _ = http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
-                });
-            }
-        }
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors, say: back off instead of spinning on the error.
+            tokio::time::sleep(ACCEPT_BACKOFF).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| {
+                let future = handler(req);
+                async move { Ok::<_, Infallible>(future.await) }
+            });
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        });
     }
+}
+
+/// Percent-decoding of a query component with `+` as a space; invalid escapes are kept as
+/// written (the Kubernetes and Jaeger endpoints both read query strings with it).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

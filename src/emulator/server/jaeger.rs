@@ -57,7 +57,7 @@ pub fn handler(live: LiveCluster) -> Handler {
             let path = path.strip_prefix("/jaeger").filter(|p| p.starts_with('/')).unwrap_or(path);
             let raw_query = req.uri().query().unwrap_or("");
             let segments: Vec<String> =
-                path.trim_matches('/').split('/').map(query::percent_decode).collect();
+                path.trim_matches('/').split('/').map(http::percent_decode).collect();
             let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
             match segments[..] {
                 ["api", "services"] => {

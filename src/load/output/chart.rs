@@ -15,7 +15,8 @@ pub(crate) struct Series<'a> {
     pub values: Vec<f64>,
 }
 
-/// A shaded x range with a short name at its top (on `row` 0 or 1) and `label` as tooltip.
+/// A shaded x range with a short name at its top (on `row` 0 or 1; empty: none) and `label`
+/// as tooltip.
 pub(crate) struct Band {
     pub from: f64,
     pub to: f64,
@@ -25,12 +26,33 @@ pub(crate) struct Band {
     pub row: u8,
 }
 
-/// A vertical marker at `x`; `label` shows as its tooltip.
+/// A vertical marker at `x`; `label` shows as its tooltip. Dashed lines are boundaries (a
+/// phase start) and carry `tag` as visible text at their top; solid ones are events and get a
+/// small arrowhead instead.
+#[derive(Clone)]
 pub(crate) struct VLine {
     pub x: f64,
     pub color: &'static str,
     pub label: String,
     pub dashed: bool,
+    pub tag: String,
+}
+
+/// An entry of a chart's legend for an overlay (the series have their own).
+#[derive(Clone)]
+pub(crate) struct Key {
+    pub color: &'static str,
+    pub label: &'static str,
+    pub swatch: Swatch,
+}
+
+/// How a [`Key`] is drawn: a shaded box (a band), a vertical tick (a marker) or a dotted
+/// line (a reference line).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Swatch {
+    Shade,
+    Marker,
+    Dotted,
 }
 
 /// A horizontal reference line at `y`, drawn with its label.
@@ -54,6 +76,10 @@ pub(crate) struct Chart<'a> {
     pub x_max: Option<f64>,
     /// The unit printed after x tick values.
     pub x_unit: &'a str,
+    /// Counts (replicas): y grid steps are whole numbers.
+    pub integer_y: bool,
+    /// Legend entries for the overlays.
+    pub keys: &'a [Key],
 }
 
 impl<'a> Chart<'a> {
@@ -68,6 +94,8 @@ impl<'a> Chart<'a> {
             stepped: false,
             x_max: None,
             x_unit: "s",
+            integer_y: false,
+            keys: &[],
         }
     }
 }
@@ -111,7 +139,7 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         .chain(c.hlines.iter().map(|l| l.y))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let y_step = nice_step(y_top, 4.0);
+    let y_step = if c.integer_y { nice_step(y_top, 4.0).ceil() } else { nice_step(y_top, 4.0) };
     // As many grid steps as needed to reach the top, so the data fills the plot.
     let y_ticks = (y_top / y_step).ceil().clamp(1.0, 4.0) as u32;
     let y_max = y_step * f64::from(y_ticks);
@@ -121,7 +149,25 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
 
     let _ = write!(h, "<figure><figcaption>{}</figcaption><div class=\"legend\">", esc(c.title));
     for s in c.series {
-        let _ = write!(h, "<span><i style=\"background:{}\"></i>{}</span>", s.color, esc(s.label));
+        let style = if s.dashed {
+            format!("height:0;border-top:2px dashed {}", s.color)
+        } else {
+            format!("background:{}", s.color)
+        };
+        let _ = write!(h, "<span><i style=\"{style}\"></i>{}</span>", esc(s.label));
+    }
+    for k in c.keys {
+        let class = match k.swatch {
+            Swatch::Shade => "shade",
+            Swatch::Marker => "marker",
+            Swatch::Dotted => "dotted",
+        };
+        let _ = write!(
+            h,
+            "<span><i class=\"{class}\" style=\"--c:{}\"></i>{}</span>",
+            k.color,
+            esc(k.label)
+        );
     }
     let _ = write!(
         h,
@@ -143,14 +189,20 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         let _ = write!(
             h,
             "<rect x=\"{x1:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{ph:.1}\" fill=\"{}\" fill-opacity=\"0.16\">\
-             <title>{}</title></rect><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>",
+             <title>{}</title></rect>",
             (x2 - x1).max(0.5),
             b.color,
             esc(&b.label),
-            x1 + 3.0,
-            TOP + 11.0 + 12.0 * f64::from(b.row),
-            esc(&name)
         );
+        if !name.is_empty() {
+            let _ = write!(
+                h,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>",
+                x1 + 3.0,
+                TOP + 11.0 + 12.0 * f64::from(b.row),
+                esc(&name)
+            );
+        }
     }
     for i in 0..=y_ticks {
         let v = y_step * f64::from(i);
@@ -189,7 +241,7 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         let y = py(l.y);
         let _ = write!(
             h,
-            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.2\" stroke-dasharray=\"2 3\"><title>{}</title></line>\
+            "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"1.4\" stroke-dasharray=\"2 3\"><title>{}</title></line>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" style=\"fill:{}\">{}</text>",
             W - RIGHT,
             l.color,
@@ -232,17 +284,29 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
     }
     for v in c.vlines {
         let x = px(v.x);
-        let dash = if v.dashed { " stroke-dasharray=\"3 3\"" } else { "" };
-        let _ = write!(
-            h,
-            "<g><title>{}</title><line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.2\"{dash}/>\
-             <path d=\"M{:.1} {TOP} h8 l-4 7 z\" fill=\"{}\"/></g>",
-            esc(&v.label),
-            TOP + ph,
-            v.color,
-            x - 4.0,
-            v.color
-        );
+        let _ = write!(h, "<g><title>{}</title>", esc(&v.label));
+        if v.dashed {
+            let _ = write!(
+                h,
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1.2\" stroke-dasharray=\"3 3\"/>\
+                 <text x=\"{:.1}\" y=\"{:.1}\" class=\"tag\">{}</text></g>",
+                TOP + ph,
+                v.color,
+                x + 4.0,
+                TOP + 11.0,
+                esc(&v.tag)
+            );
+        } else {
+            let _ = write!(
+                h,
+                "<line x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{:.1}\" stroke=\"{}\" stroke-width=\"1\" stroke-opacity=\"0.75\"/>\
+                 <path d=\"M{:.1} {TOP} h7 l-3.5 6 z\" fill=\"{}\"/></g>",
+                TOP + ph,
+                v.color,
+                x - 3.5,
+                v.color
+            );
+        }
     }
     h.push_str("</svg></figure>\n");
 }
@@ -272,7 +336,22 @@ mod tests {
             short: "cpu <stress>".into(),
             row: 1,
         }];
-        let vlines = [VLine { x: 1.0, color: "#00f", label: "scale 1 -> 2".into(), dashed: false }];
+        let vlines = [
+            VLine {
+                x: 1.0,
+                color: "#00f",
+                label: "scale 1 -> 2".into(),
+                dashed: false,
+                tag: String::new(),
+            },
+            VLine {
+                x: 2.0,
+                color: "#999",
+                label: "phase b".into(),
+                dashed: true,
+                tag: "b<1>".into(),
+            },
+        ];
         let hlines = [HLine { y: 5.0, color: "#f00", label: "SLO p95 5 ms".into() }];
         let mut h = String::new();
         render(
@@ -288,11 +367,29 @@ mod tests {
         );
         assert!(h.contains("<rect") && h.contains("cpu &lt;stress&gt;"));
         assert!(h.contains("scale 1 -&gt; 2"));
+        assert!(h.contains("class=\"tag\">b&lt;1&gt;</text>"), "a phase line shows its tag");
+        assert_eq!(h.matches("<path").count(), 1, "only the event marker has an arrowhead");
         assert!(h.contains("SLO p95 5 ms"));
         // Stepped: 3 points, 2 risers and the hold to the axis end.
         let points = h.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
         assert_eq!(points.split(' ').count(), 6, "{points}");
         // The SLO line (5) sets the top of the y axis (6), above the data (2).
         assert!(h.contains(">6</text>") && !h.contains(">8</text>"), "{h}");
+    }
+
+    #[test]
+    fn counts_get_whole_number_ticks() {
+        let xs = [0.0, 1.0];
+        let series = [Series { label: "r", color: "#000", dashed: false, values: vec![1.0, 1.0] }];
+        let ticks = |integer_y: bool| {
+            let mut h = String::new();
+            render(&mut h, &Chart { integer_y, ..Chart::new("t", &xs, &series) });
+            h.split("text-anchor=\"end\">")
+                .skip(1)
+                .map(|t| t.split('<').next().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ticks(false), ["0", "0.25", "0.5", "0.75", "1"]);
+        assert_eq!(ticks(true), ["0", "1"]);
     }
 }

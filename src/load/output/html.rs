@@ -37,15 +37,16 @@ impl SecondRow {
             users: s.users,
             rps: t.count as f64,
             errors_per_s: t.failures as f64,
-            p50_ms: pct_ms(t, 50.0),
-            p95_ms: pct_ms(t, 95.0),
-            p99_ms: pct_ms(t, 99.0),
+            p50_ms: percentile_ms(t, 50.0),
+            p95_ms: percentile_ms(t, 95.0),
+            p99_ms: percentile_ms(t, 99.0),
         }
     }
 }
 
-/// Percentile in ms, clamped to the exact min/max (the histogram reports bucket tops).
-fn pct_ms(s: &RequestStats, q: f64) -> f64 {
+/// Percentile `q` (0..100) of a window's latency in ms, clamped to the exact min/max (the
+/// histogram reports bucket tops); 0 without requests. Shared with the campaign's records.
+pub(crate) fn percentile_ms(s: &RequestStats, q: f64) -> f64 {
     if s.count == 0 {
         return 0.0;
     }
@@ -79,6 +80,8 @@ td.l,th.l{text-align:left;white-space:normal;word-break:break-all}tr:last-child 
 figure{margin:0 0 14px;background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 12px}
 figcaption{font-weight:600;margin-bottom:4px}.legend span{margin-right:14px;font-size:12px;color:var(--muted)}
 .legend i{display:inline-block;width:14px;height:3px;margin-right:5px;vertical-align:middle}
+.legend i.shade{height:10px;background:var(--c);opacity:.3}.legend i.marker{width:2px;height:11px;background:var(--c)}
+.legend i.dotted{height:0;border-top:2px dotted var(--c)}svg text.tag{font-weight:600;fill:#4b5563}
 svg{width:100%;height:auto;display:block}svg text{font:11px system-ui,sans-serif;fill:#6b7280}
 .empty{color:var(--muted);font-style:italic}footer{margin-top:30px;color:var(--muted);font-size:12px}
 ";

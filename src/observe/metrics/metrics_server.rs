@@ -5,13 +5,10 @@
 //! the object's `window`; memory is the working set. No request metrics: those fields stay
 //! `None`.
 
-use futures::future::BoxFuture;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde::Deserialize;
 
-use super::{
-    MetricSource, MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, usable,
-};
+use super::{MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, usable};
 use crate::policy::hpa::history::parse_time;
 use crate::policy::hpa::quantity::{parse_go_duration, parse_milli};
 
@@ -71,28 +68,35 @@ impl MetricsServerSource {
     async fn sample_inner(
         &mut self,
         targets: &[MetricTarget],
+        _now: f64,
     ) -> Result<MetricsSample, MetricsError> {
         let mut namespaces: Vec<&str> = targets.iter().map(|t| t.namespace.as_str()).collect();
         namespaces.sort_unstable();
         namespaces.dedup();
+        // A pod whose object does not parse only matters when it is one of the targets'.
         let mut by_pod = std::collections::HashMap::new();
         for ns in namespaces {
             for object in self.list(ns).await? {
                 let Some(name) = object.metadata.name.clone() else { continue };
-                let usage = usage(&object).map_err(|message| MetricsError::Malformed {
-                    source_name: NAME,
-                    url: format!("metrics.k8s.io pods/{ns}/{name}"),
-                    message,
-                })?;
-                by_pod.insert((ns.to_string(), name), usage);
+                by_pod.insert((ns.to_string(), name), usage(&object));
             }
         }
         let mut out = MetricsSample::new();
         for t in targets {
             let mut m = TargetMetrics::default();
             for pod in &t.pods {
-                if let Some(u) = by_pod.get(&(t.namespace.clone(), pod.clone())) {
-                    m.pods.insert(pod.clone(), *u);
+                match by_pod.get(&(t.namespace.clone(), pod.clone())) {
+                    Some(Ok(u)) => {
+                        m.pods.insert(pod.clone(), *u);
+                    }
+                    Some(Err(message)) => {
+                        return Err(MetricsError::Malformed {
+                            source_name: NAME,
+                            url: format!("metrics.k8s.io pods/{}/{pod}", t.namespace),
+                            message: message.clone(),
+                        });
+                    }
+                    None => {}
                 }
             }
             out.insert(t.deployment.clone(), m);
@@ -142,19 +146,7 @@ fn usage(object: &DynamicObject) -> Result<PodUsage, String> {
     })
 }
 
-impl MetricSource for MetricsServerSource {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn sample<'a>(
-        &'a mut self,
-        targets: &'a [MetricTarget],
-        _now: f64,
-    ) -> BoxFuture<'a, Result<MetricsSample, MetricsError>> {
-        Box::pin(self.sample_inner(targets))
-    }
-}
+super::metric_source!(MetricsServerSource, NAME);
 
 #[cfg(test)]
 mod tests {

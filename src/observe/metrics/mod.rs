@@ -91,6 +91,33 @@ pub trait MetricSource: Send {
     ) -> BoxFuture<'a, Result<MetricsSample, MetricsError>>;
 }
 
+/// Implements [`MetricSource`] for a source with a `NAME` constant and an inherent
+/// `async fn sample_inner(&mut self, targets: &[MetricTarget], now: f64)`.
+macro_rules! metric_source {
+    ($source:ty, $name:expr) => {
+        impl $crate::observe::metrics::MetricSource for $source {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn sample<'a>(
+                &'a mut self,
+                targets: &'a [$crate::observe::metrics::MetricTarget],
+                now: f64,
+            ) -> futures::future::BoxFuture<
+                'a,
+                Result<
+                    $crate::observe::metrics::MetricsSample,
+                    $crate::observe::metrics::MetricsError,
+                >,
+            > {
+                Box::pin(self.sample_inner(targets, now))
+            }
+        }
+    };
+}
+pub(crate) use metric_source;
+
 /// A finite, non-negative value, else `None` (NaN and ±Inf from PromQL mean "no data").
 pub(crate) fn usable(v: f64) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v)
@@ -100,8 +127,7 @@ pub(crate) fn usable(v: f64) -> Option<f64> {
 pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// How long one HTTP call of a source may take.

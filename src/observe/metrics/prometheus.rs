@@ -1,6 +1,7 @@
 //! The Prometheus HTTP API (`/api/v1/query`) as a metric source. One PromQL template per
-//! quantity, with placeholders `{namespace}`, `{deployment}`, `{pod_regex}` (`<deployment>-.*`,
-//! as the seeds select pods) and `{window}` (the rate window). The defaults are seed 004's
+//! quantity, with placeholders `{namespace}`, `{deployment}`, `{pod_regex}` (the target's pod
+//! names, `web-1|web-2`, so a Deployment `web` never counts `web-api`'s pods; `<deployment>-.*`
+//! as the seeds wrote it while the pods are unknown) and `{window}` (the rate window). The defaults are seed 004's
 //! queries (CPU, memory; grouped `by (pod)` because the HPA needs per-pod values, and on the
 //! working set the HPA uses) and seed 001's (request rate, errors as non-2xx/5xx share,
 //! latency percentiles from the Istio histogram, `[{window}]` instead of a fixed `[120s]`).
@@ -9,12 +10,11 @@
 
 use std::collections::BTreeMap;
 
-use futures::future::BoxFuture;
 use serde::Deserialize;
 
 use super::{
-    MetricSource, MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, get_text,
-    http_client, usable,
+    MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, get_text, http_client,
+    usable,
 };
 
 const NAME: &str = "prometheus";
@@ -82,10 +82,15 @@ impl QueryTemplates {
 
     /// A template with the target's values filled in.
     pub fn render(&self, template: &str, target: &MetricTarget) -> String {
+        let pods = if target.pods.is_empty() {
+            format!("{}-.*", regex_escape(&target.deployment))
+        } else {
+            target.pods.iter().map(|p| regex_escape(p)).collect::<Vec<_>>().join("|")
+        };
         template
             .replace("{namespace}", &target.namespace)
             .replace("{deployment}", &target.deployment)
-            .replace("{pod_regex}", &format!("{}-.*", regex_escape(&target.deployment)))
+            .replace("{pod_regex}", &pods)
             .replace("{window}", &self.window)
     }
 }
@@ -283,19 +288,7 @@ impl PrometheusSource {
     }
 }
 
-impl MetricSource for PrometheusSource {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn sample<'a>(
-        &'a mut self,
-        targets: &'a [MetricTarget],
-        now: f64,
-    ) -> BoxFuture<'a, Result<MetricsSample, MetricsError>> {
-        Box::pin(self.sample_inner(targets, now))
-    }
-}
+super::metric_source!(PrometheusSource, NAME);
 
 #[cfg(test)]
 mod tests {
@@ -313,6 +306,12 @@ mod tests {
         assert_eq!(
             t.render(&t.request_rate, &target),
             r#"sum(rate(istio_requests_total{reporter="destination",destination_workload_namespace="default",destination_workload="webapp"}[1m]))"#
+        );
+        let known = MetricTarget { pods: vec!["webapp-1".into(), "webapp-a.b".into()], ..target };
+        assert!(
+            t.render(&t.concurrency, &known).contains(r#"pod=~"webapp-1|webapp-a\\.b""#),
+            "{}",
+            t.render(&t.concurrency, &known)
         );
         let t2 = QueryTemplates::from_yaml_str("q.yaml", "window: 120s\n").unwrap();
         assert_eq!(t2.window, "120s");

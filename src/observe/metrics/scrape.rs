@@ -8,10 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-
 use super::{
-    MetricSource, MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, get_text,
+    MetricTarget, MetricsError, MetricsSample, PodUsage, TargetMetrics, get_text,
     histogram_quantile, http_client, unix_now, usable,
 };
 
@@ -319,49 +317,75 @@ pub fn compute(prev: &Scrape, cur: &Scrape, targets: &[MetricTarget]) -> Metrics
     out
 }
 
-/// Scrapes `url` each interval and computes rates against the previous scrape. The first call
-/// (or one after a failure) scrapes twice, `prime_gap` apart, so it always has a rate.
+/// Scrapes `url` each interval and computes rates against the previous scrape. A rate needs
+/// two scrapes, so the source takes a priming scrape in the background as soon as it is
+/// created (inside a Tokio runtime): the first sample's rate then covers the time since
+/// creation, and a controller's first interval is valid. If the priming scrape is less than
+/// `min_gap` old (or failed, or there was no runtime), the first sample waits out the rest of
+/// `min_gap` after a fresh one instead, so it still has a rate.
 pub struct ScrapeSource {
     url: String,
     client: reqwest::Client,
     prev: Option<Scrape>,
-    pub prime_gap: Duration,
+    priming: Option<tokio::task::JoinHandle<Result<Scrape, MetricsError>>>,
+    /// The shortest window a first rate is computed over (a shorter one is mostly noise).
+    pub min_gap: Duration,
 }
 
 impl ScrapeSource {
     pub fn new(url: &str) -> Result<Self, MetricsError> {
+        let client = http_client(NAME, url)?;
+        let priming = tokio::runtime::Handle::try_current().ok().map(|rt| {
+            let (client, url) = (client.clone(), url.to_string());
+            rt.spawn(async move { scrape(&client, &url).await })
+        });
         Ok(ScrapeSource {
             url: url.to_string(),
-            client: http_client(NAME, url)?,
+            client,
             prev: None,
-            prime_gap: Duration::from_secs(1),
+            priming,
+            min_gap: Duration::from_secs(1),
         })
     }
 
-    async fn scrape(&self) -> Result<Scrape, MetricsError> {
-        let text = get_text(&self.client, NAME, &self.url).await?;
-        let at = unix_now();
-        let samples = parse_text(&text, &self.url).map_err(|message| MetricsError::Malformed {
-            source_name: NAME,
-            url: self.url.clone(),
-            message,
-        })?;
-        Ok(Scrape::new(at, samples))
+    /// The scrape to compute the next rate from: the previous one, else the priming one,
+    /// else one taken now; at least `min_gap` old when this returns.
+    async fn previous(&mut self) -> Result<Scrape, MetricsError> {
+        if let Some(prev) = self.prev.take() {
+            return Ok(prev);
+        }
+        let primed = match self.priming.take() {
+            Some(task) => match task.await {
+                Ok(Ok(s)) => Some(s),
+                Ok(Err(e)) => {
+                    log::debug!("priming scrape: {e}");
+                    None
+                }
+                Err(e) => {
+                    log::debug!("priming scrape: {e}");
+                    None
+                }
+            },
+            None => None,
+        };
+        let first = match primed {
+            Some(s) => s,
+            None => scrape(&self.client, &self.url).await?,
+        };
+        let age = Duration::from_secs_f64((unix_now() - first.at).max(0.0));
+        if age < self.min_gap {
+            tokio::time::sleep(self.min_gap - age).await;
+        }
+        Ok(first)
     }
 
     async fn sample_inner(
         &mut self,
         targets: &[MetricTarget],
+        _now: f64,
     ) -> Result<MetricsSample, MetricsError> {
-        let prev = match self.prev.take() {
-            Some(prev) => prev,
-            None => {
-                let first = self.scrape().await?;
-                tokio::time::sleep(self.prime_gap).await;
-                first
-            }
-        };
-        let cur = self.scrape().await?;
+        let prev = self.previous().await?;
+        let cur = scrape(&self.client, &self.url).await?;
         if cur.at - prev.at <= 0.0 {
             self.prev = Some(cur);
             return Err(MetricsError::NotReady {
@@ -375,19 +399,27 @@ impl ScrapeSource {
     }
 }
 
-impl MetricSource for ScrapeSource {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn sample<'a>(
-        &'a mut self,
-        targets: &'a [MetricTarget],
-        _now: f64,
-    ) -> BoxFuture<'a, Result<MetricsSample, MetricsError>> {
-        Box::pin(self.sample_inner(targets))
+impl Drop for ScrapeSource {
+    fn drop(&mut self) {
+        if let Some(task) = &self.priming {
+            task.abort();
+        }
     }
 }
+
+/// One scrape of `url`, stamped with the time it answered.
+async fn scrape(client: &reqwest::Client, url: &str) -> Result<Scrape, MetricsError> {
+    let text = get_text(client, NAME, url).await?;
+    let at = unix_now();
+    let samples = parse_text(&text, url).map_err(|message| MetricsError::Malformed {
+        source_name: NAME,
+        url: url.to_string(),
+        message,
+    })?;
+    Ok(Scrape::new(at, samples))
+}
+
+super::metric_source!(ScrapeSource, NAME);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::emulator::server::http;
+
 /// Jaeger's `defaultQueryLimit`.
 pub const DEFAULT_LIMIT: usize = 100;
 
@@ -139,33 +141,9 @@ pub fn form_pairs(raw: &str) -> Vec<(String, String)> {
         .filter(|pair| !pair.is_empty())
         .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(k), percent_decode(v))
+            (http::percent_decode(k), http::percent_decode(v))
         })
         .collect()
-}
-
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A Go duration (`time.ParseDuration`: `300ms`, `1.5h`, `1h30m`, units ns us µs ms s m h)
@@ -268,7 +246,7 @@ mod tests {
 
     #[test]
     fn percent_decoding_is_lenient() {
-        assert_eq!(percent_decode("a%2Fb+c%zz%"), "a/b c%zz%");
-        assert_eq!(percent_decode("%E2%82%AC"), "€");
+        assert_eq!(http::percent_decode("a%2Fb+c%zz%"), "a/b c%zz%");
+        assert_eq!(http::percent_decode("%E2%82%AC"), "€");
     }
 }

@@ -28,7 +28,7 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, header};
 
-use super::http::{Body, Handler};
+use super::http::{self, Body, Handler};
 use crate::emulator::live::LiveCluster;
 
 pub use objects::ApiError;
@@ -190,7 +190,7 @@ impl Query {
         let mut map: HashMap<String, Vec<String>> = HashMap::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            map.entry(decode(key)).or_default().push(decode(value));
+            map.entry(http::percent_decode(key)).or_default().push(http::percent_decode(value));
         }
         Self(map)
     }
@@ -208,33 +208,6 @@ impl Query {
     }
 }
 
-/// Percent-decoding with `+` as a space; invalid escapes are kept as written.
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,7 +218,7 @@ mod tests {
         assert_eq!(q.all("command"), ["sh", "-c", "# ctl-stressor kind=cpu"]);
         assert_eq!(q.get("x"), Some("%zz"));
         assert_eq!(q.get("missing"), None);
-        assert_eq!(decode("100%"), "100%");
-        assert_eq!(decode("a%2"), "a%2");
+        assert_eq!(http::percent_decode("100%"), "100%");
+        assert_eq!(http::percent_decode("a%2"), "a%2");
     }
 }
