@@ -54,30 +54,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// Splits CSV text into header and rows, honouring RFC 4180 quotes.
-fn parse_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for line in text.lines().filter(|l| !l.is_empty()) {
-        let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
-        let mut chars = line.chars().peekable();
-        while let Some(ch) = chars.next() {
-            match (ch, quoted) {
-                ('"', true) if chars.peek() == Some(&'"') => {
-                    cell.push('"');
-                    chars.next();
-                }
-                ('"', _) => quoted = !quoted,
-                (',', false) => cells.push(std::mem::take(&mut cell)),
-                _ => cell.push(ch),
-            }
-        }
-        cells.push(cell);
-        rows.push(cells);
-    }
-    let header = rows.remove(0);
-    (header, rows)
-}
-
 fn connect(c: &EmbeddedCluster) -> Connection {
     cluster::connect_url(&c.kubernetes_url(), c.live.namespace()).unwrap()
 }
@@ -100,18 +76,22 @@ fn controller(
     Controller::new(config, connect(c), Sources { metrics, traces: None }).unwrap()
 }
 
-/// Every webapp pod burns `millicores` of CPU (0 stops it).
-fn stress(c: &EmbeddedCluster, millicores: f64) {
-    let now = c.live.now();
-    let mut state = c.live.lock();
-    let pods: Vec<String> = state
-        .cluster
-        .snapshot()
+/// The webapp Deployment's pods now.
+fn webapp_pods(c: &EmbeddedCluster) -> Vec<String> {
+    let snapshot = c.live.snapshot();
+    snapshot
         .pods
         .iter()
         .filter(|p| &*p.deployment == "webapp")
         .map(|p| p.name.to_string())
-        .collect();
+        .collect()
+}
+
+/// Every webapp pod burns `millicores` of CPU (0 stops it).
+fn stress(c: &EmbeddedCluster, millicores: f64) {
+    let now = c.live.now();
+    let pods = webapp_pods(c);
+    let mut state = c.live.lock();
     for pod in pods {
         state.cluster.set_stress(&pod, millicores, now).unwrap();
     }
@@ -172,7 +152,7 @@ fn hpa_in_act_mode_scales_up_under_cpu_stress_and_down_after_it() {
         step_until(&mut ctl, deadline, "back to the minimum", |_| spec_replicas(&c) == 1).await;
     });
     let text = dir.read("control.csv");
-    let (header, rows) = parse_csv(&text);
+    let (header, rows) = util::csv_quoted(&text);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     assert!(
         rows.iter()
@@ -190,15 +170,7 @@ fn hpa_in_act_mode_scales_up_under_cpu_stress_and_down_after_it() {
 
 /// The webapp Deployment as a metric target, with its current pods.
 fn webapp_target(c: &EmbeddedCluster) -> MetricTarget {
-    let pods = c
-        .live
-        .snapshot()
-        .pods
-        .iter()
-        .filter(|p| &*p.deployment == "webapp")
-        .map(|p| p.name.to_string())
-        .collect();
-    MetricTarget { namespace: "default".into(), deployment: "webapp".into(), pods }
+    MetricTarget { namespace: "default".into(), deployment: "webapp".into(), pods: webapp_pods(c) }
 }
 
 /// The rate window of the webapp pods in `sample` (all equal: one pair of scrapes).
@@ -276,6 +248,48 @@ impl MetricSource for Empty {
     }
 }
 
+/// A source whose first sample takes 2.5 s (a slow Prometheus, say).
+struct SlowOnce(bool);
+
+impl MetricSource for SlowOnce {
+    fn name(&self) -> &'static str {
+        "slow-once"
+    }
+
+    fn sample<'a>(
+        &'a mut self,
+        _targets: &'a [MetricTarget],
+        _now: f64,
+    ) -> futures::future::BoxFuture<'a, Result<MetricsSample, MetricsError>> {
+        let first = !std::mem::replace(&mut self.0, true);
+        Box::pin(async move {
+            if first {
+                tokio::time::sleep(Duration::from_millis(2500)).await;
+            }
+            Ok(MetricsSample::new())
+        })
+    }
+}
+
+#[test]
+fn a_step_that_overruns_its_interval_skips_ticks_instead_of_bunching_them() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    let mut cfg = config(Mode::Observe);
+    cfg.interval = Duration::from_secs(1);
+    cfg.duration = Some(Duration::from_millis(4500));
+    let mut ctl = controller(&c, cfg, Box::new(SlowOnce(false)));
+    let (_stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut times = Vec::new();
+    let steps = rt.block_on(ctl.run(stop_rx, |r| times.push(r.time))).unwrap();
+    // Ticks at 0 (2.5 s long), then 3 and 4: the missed ticks 1 and 2 are not run late.
+    assert_eq!(steps, 3, "{times:?}");
+    for pair in times.windows(2) {
+        assert!(pair[1] - pair[0] >= 0.9, "steps bunched: {times:?}");
+    }
+}
+
 #[test]
 fn a_failing_or_empty_metric_source_holds_replicas() {
     let c = start_cluster();
@@ -331,7 +345,7 @@ fn ctl_control_writes_control_csv_and_events_on_the_embedded_cluster() {
     let text = dir.read("out/control.csv");
     let header = text.lines().next().unwrap();
     assert_eq!(header, EXPECTED_HEADER);
-    let (header, rows) = parse_csv(&text);
+    let (header, rows) = util::csv_quoted(&text);
     assert!(rows.len() >= 3, "{text}");
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     for r in &rows {
@@ -560,7 +574,7 @@ fn sigterm_stops_ctl_control_with_every_file_flushed() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("stopping"), "{err}");
-    let (header, rows) = parse_csv(&dir.read("out/control.csv"));
+    let (header, rows) = util::csv_quoted(&dir.read("out/control.csv"));
     assert!(rows.len() >= 2 && rows.iter().all(|r| r.len() == header.len()));
     let events = dir.read("out/events.jsonl");
     let last: serde_json::Value = serde_json::from_str(events.lines().last().unwrap()).unwrap();

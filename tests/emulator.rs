@@ -338,19 +338,37 @@ mod emulator {
         // more being scaled in) and unrelated traffic: `relay` calls cost `front` no CPU and
         // go on to `side`. Constant service times draw nothing from the seeded stream and
         // `front` comes first, so its pod name and `main`'s service times match in both.
-        let front = "  - name: front\n    replicas: 1\n    cpu: {request: 100m, limit: 500m}\n    \
-                     memory: {request: 64Mi, limit: 1Gi}\n    service_time: exp:3ms\n    operations:\n      \
-                     - {name: main}\n";
+        let front = "
+  - name: front
+    replicas: 1
+    cpu: {request: 100m, limit: 500m}
+    memory: {request: 64Mi, limit: 1Gi}
+    service_time: exp:3ms
+    operations:
+      - {name: main}
+";
         let small = format!(
-            "name: small\nentry: front\nroutes: [{{method: GET, path: /, operation: main}}]\nservices:\n{front}"
+            "name: small\nentry: front\nroutes: [{{method: GET, path: /, operation: main}}]\n\
+             services:{front}"
         );
+        let others = "      - name: relay
+        service_time: const:0s
+        calls: [{service: side, operation: side}]
+  - name: side
+    replicas: 1
+    cpu: {request: 100m, limit: 300m}
+    memory: {request: 64Mi, limit: 1Gi}
+    service_time: const:2ms
+  - name: idle
+    replicas: 300
+    cpu: {request: 100m, limit: 1000m}
+    memory: {request: 64Mi, limit: 1Gi}
+    startup_delay: 1s
+    service_time: const:1ms
+";
         let big = format!(
             "name: big\nentry: front\nroutes:\n  - {{method: GET, path: /, operation: main}}\n  \
-             - {{method: GET, path: /side, operation: relay}}\nservices:\n{front}      - name: relay\n        \
-             service_time: const:0s\n        calls: [{{service: side, operation: side}}]\n  - name: side\n    \
-             replicas: 1\n    cpu: {{request: 100m, limit: 300m}}\n    memory: {{request: 64Mi, limit: 1Gi}}\n    \
-             service_time: const:2ms\n  - name: idle\n    replicas: 300\n    cpu: {{request: 100m, limit: 1000m}}\n    \
-             memory: {{request: 64Mi, limit: 1Gi}}\n    startup_delay: 1s\n    service_time: const:1ms\n"
+             - {{method: GET, path: /side, operation: relay}}\nservices:{front}{others}"
         );
         let mut small = parse(&small, "small.yaml").unwrap().build(11);
         let mut big = parse(&big, "big.yaml").unwrap().build(11);

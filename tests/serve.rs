@@ -186,53 +186,32 @@ fn a_port_in_use_exits_3_naming_the_flag() {
     assert!(stderr(&o).contains(&port) && stderr(&o).contains("--metrics-port"), "{}", stderr(&o));
 }
 
+/// `ctl load` for 2 s at 100 req/s with no `--host` and `extra` flags: its output and JSON summary.
+fn load_embedded(dir: &Dir, extra: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let json = dir.join("s.json");
+    let mut args = vec!["load", "--shape", "const:100", "--model", "rate", "-t", "2s"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--json", json.to_str().unwrap()]);
+    let o = ctl(&dir.path, &args);
+    assert_code(&o, 0);
+    let summary = serde_json::from_str(&dir.read("s.json")).unwrap();
+    (o, summary)
+}
+
 #[test]
 fn load_without_host_runs_against_the_embedded_cluster() {
     let dir = Dir::new("load-embedded");
-    let json = dir.join("s.json");
-    let o = ctl(
-        &dir.path,
-        &[
-            "load",
-            "--shape",
-            "const:100",
-            "--model",
-            "rate",
-            "-t",
-            "2s",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    assert_code(&o, 0);
+    let (o, s) = load_embedded(&dir, &[]);
     let err = stderr(&o);
     assert!(err.contains("topology webapp") && err.contains("/metrics"), "{err}");
-    let s: serde_json::Value = serde_json::from_str(&dir.read("s.json")).unwrap();
     let ok = s["responses_by_status"]["200"].as_u64().unwrap_or(0);
     assert!(ok >= 150, "{s}");
     assert_eq!(s["failures"], 0, "{s}");
     assert!(s["host"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{s}");
 
     // The hotel mix picks the hotel topology, whose routes answer all of it.
-    let o = ctl(
-        &dir.path,
-        &[
-            "load",
-            "--workload",
-            "hotel-reservation.yaml",
-            "--shape",
-            "const:100",
-            "--model",
-            "rate",
-            "-t",
-            "2s",
-            "--json",
-            json.to_str().unwrap(),
-        ],
-    );
-    assert_code(&o, 0);
+    let (o, s) = load_embedded(&dir, &["--workload", "hotel-reservation.yaml"]);
     assert!(stderr(&o).contains("topology hotel"), "{}", stderr(&o));
-    let s: serde_json::Value = serde_json::from_str(&dir.read("s.json")).unwrap();
     assert!(s["responses_by_status"]["200"].as_u64().unwrap_or(0) >= 150, "{s}");
     assert_eq!(s["responses_by_status"].get("404"), None, "{s}");
 }

@@ -53,16 +53,20 @@ fn spawn(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Child {
     cmd.spawn().expect("spawn shell")
 }
 
-/// utime + stime of this process's waited-for children (fields 16 and 17 of
-/// /proc/self/stat), in seconds (USER_HZ = 100).
-fn children_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+/// The sum of two numeric fields (1-based, as in proc(5)) of a `stat` file, in seconds
+/// (USER_HZ = 100).
+fn stat_seconds(path: &str, a: usize, b: usize) -> f64 {
+    let stat = std::fs::read_to_string(path).unwrap();
+    // Fields after the command name, which may hold spaces: `rest` starts at field 3.
     let rest = &stat[stat.rfind(')').unwrap() + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // `rest` starts at field 3 (state).
-    let cutime: f64 = fields[16 - 3].parse().unwrap();
-    let cstime: f64 = fields[17 - 3].parse().unwrap();
-    (cutime + cstime) / 100.0
+    let field = |n: usize| fields[n - 3].parse::<f64>().unwrap();
+    (field(a) + field(b)) / 100.0
+}
+
+/// cutime + cstime: the CPU time of this process's waited-for children.
+fn children_cpu() -> f64 {
+    stat_seconds("/proc/self/stat", 16, 17)
 }
 
 /// PIDs whose argv carries the run's marker line or whose environment carries its tag.
@@ -101,14 +105,9 @@ fn signal(pid: u32, sig: &str) {
     assert!(status.success(), "kill -{sig} {pid}");
 }
 
-/// utime + stime of the calling thread, in seconds.
+/// utime + stime of the calling thread.
 fn thread_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields[14 - 3].parse().unwrap();
-    let stime: f64 = fields[15 - 3].parse().unwrap();
-    (utime + stime) / 100.0
+    stat_seconds("/proc/thread-self/stat", 14, 15)
 }
 
 /// A plain busy loop on its own thread for `wall`: the share of one CPU it got is what this

@@ -345,12 +345,13 @@ async fn run_async(args: &ControlArgs, embedded: Option<&EmbeddedCluster>) -> an
         eprintln!("stopping: flushing files");
         let _ = stop_tx.send(true);
     });
-    let started = std::time::Instant::now();
     let quiet = args.quiet;
+    let mut first: Option<f64> = None;
     let steps = controller
         .run(stop_rx, |r| {
             if !quiet {
-                eprintln!("{}", status_line(r, started.elapsed().as_secs_f64()));
+                let elapsed = r.time - *first.get_or_insert(r.time);
+                eprintln!("{}", status_line(r, elapsed));
             }
         })
         .await

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{EXIT_OK, UsageError};
-use crate::emulator::server::{EmbeddedCluster, ServeError, ServeOptions};
+use crate::emulator::server::{EmbeddedCluster, Endpoint, ServeError, ServeOptions};
 use crate::emulator::topology::{self, Topology};
 use crate::workload::Workload;
 use rand::SeedableRng;
@@ -57,15 +57,16 @@ pub(super) fn load_topology(name_or_path: &str) -> anyhow::Result<Topology> {
 /// unwritable kubeconfig path an input error (exit 2).
 pub(super) fn start(options: ServeOptions) -> anyhow::Result<EmbeddedCluster> {
     EmbeddedCluster::start(options).map_err(|e| match e {
-        ServeError::Bind { what, port, source } => {
-            let flag = match what {
-                "the application" => "--app-port",
-                "the Kubernetes API" => "--kubernetes-port",
-                "/metrics" => "--metrics-port",
-                _ => "--jaeger-port",
+        ServeError::Bind { endpoint, port, source } => {
+            let flag = match endpoint {
+                Endpoint::App => "--app-port",
+                Endpoint::Kubernetes => "--kubernetes-port",
+                Endpoint::Metrics => "--metrics-port",
+                Endpoint::Jaeger => "--jaeger-port",
             };
             anyhow::anyhow!(
-                "cannot listen on 127.0.0.1:{port} for {what}: {source} (give another {flag}, or 0 for a free port)"
+                "cannot listen on 127.0.0.1:{port} for {endpoint}: {source} (give another \
+                 {flag}, or 0 for a free port)"
             )
         }
         ServeError::Kubeconfig { path, source } => UsageError::boxed(format!(

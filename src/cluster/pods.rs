@@ -1,5 +1,6 @@
-//! Pod discovery: which Running pods a target names, by label selector (`app=webapp`) or by
-//! `deployment/NAME` (the Deployment's own selector). Pods are keyed by UID, not name.
+//! Pod discovery: which Running pods a target names, by label selector (`app=webapp`,
+//! `app.kubernetes.io/name=webapp`) or by `deployment/NAME` (the Deployment's own selector).
+//! Pods are keyed by UID, not name.
 
 use std::collections::BTreeMap;
 

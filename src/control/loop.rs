@@ -3,15 +3,13 @@
 //! trace model, asks the policies (anomalies are part of the observation), passes the acting
 //! proposal through the guard, scales through the scale subresource (not in `observe`) and
 //! records one row per target. A failed or empty metric sample holds replicas: nothing is
-//! ever scaled on invalid data. [`Controller::step`] is one interval; [`Controller::run`] the
-//! drift-free loop until the duration ends or `stop` is set.
+//! ever scaled on invalid data. [`Controller::step`] is one interval; `Controller::run`
+//! (in `schedule`) the drift-free loop until the duration ends or `stop` is set.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufWriter;
 use std::time::{Duration, Instant};
-
-use tokio::sync::watch;
 
 use super::config::{ControlConfig, Mode, PolicyKind, Targets};
 use super::csv::CsvWriter;
@@ -23,10 +21,14 @@ use super::record::{DeploymentRecord, EventRecord, IntervalRecord};
 use super::{ControlError, Sources};
 use crate::cluster::Connection;
 use crate::cluster::deployments;
-use crate::cluster::scale;
+use crate::cluster::scale::{self, ApiError};
 pub(crate) use crate::observe::metrics::unix_now;
 use crate::observe::metrics::{MetricTarget, MetricsSample, TargetMetrics};
 use crate::policy::Observation;
+
+/// The longest one Kubernetes API call may take, and one metric sample unless the interval
+/// is longer (HTTP sources time out after 10 s per call; a sample may make several).
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Per target: its pod selector, policies and detectors.
 struct TargetState {
@@ -44,9 +46,9 @@ struct Outputs {
 
 /// The closed loop over one namespace.
 pub struct Controller {
-    config: ControlConfig,
+    pub(super) config: ControlConfig,
     conn: Connection,
-    sources: Sources,
+    pub(super) sources: Sources,
     targets: BTreeMap<String, TargetState>,
     outputs: Option<Outputs>,
     /// End of the previous interval's trace window (Unix seconds).
@@ -109,10 +111,16 @@ impl Controller {
         &self.config
     }
 
-    /// Times a network wait, so the step can report its own overhead without it.
-    async fn timed<T>(&mut self, f: impl std::future::Future<Output = T>) -> T {
+    /// Times a Kubernetes API call, so the step can report its own overhead without it, and
+    /// bounds it: kube's client waits up to 295 s for an answer, far past any interval.
+    async fn timed<T>(
+        &mut self,
+        f: impl std::future::Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         let start = Instant::now();
-        let out = f.await;
+        let out = tokio::time::timeout(CALL_TIMEOUT, f).await.unwrap_or_else(|_| {
+            Err(ApiError(format!("the Kubernetes API did not answer in {CALL_TIMEOUT:?}")))
+        });
         self.io += start.elapsed();
         out
     }
@@ -233,9 +241,16 @@ impl Controller {
             Ok(MetricsSample::new())
         } else {
             let start = Instant::now();
-            let r = self.sources.metrics.sample(&metric_targets, now).await;
+            let limit = CALL_TIMEOUT.max(self.config.interval);
+            let r = tokio::time::timeout(limit, self.sources.metrics.sample(&metric_targets, now))
+                .await;
             self.io += start.elapsed();
-            r.map_err(|e| e.to_string())
+            match r {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(_) => {
+                    Err(format!("{}: no answer in {CALL_TIMEOUT:?}", self.sources.metrics.name()))
+                }
+            }
         };
         if let Err(e) = &sample {
             record.metrics_error = Some(e.clone());
@@ -471,77 +486,6 @@ impl Controller {
                 .map_err(|source| ControlError::Output { path, source })?;
         }
         Ok(())
-    }
-
-    /// Steps every `interval` on an absolute schedule (no drift; a step that overruns skips
-    /// the ticks it missed) until `duration` has passed or `stop` turns true; `on_interval`
-    /// sees every record. Writes `start` and `stop` events. Returns the number of intervals.
-    pub async fn run(
-        &mut self,
-        mut stop: watch::Receiver<bool>,
-        mut on_interval: impl FnMut(&IntervalRecord),
-    ) -> Result<u64, ControlError> {
-        let start = tokio::time::Instant::now();
-        let interval = self.config.interval;
-        let mut ev = EventRecord::new(
-            unix_now(),
-            "start",
-            format!(
-                "mode {}, policy {}, interval {:?}, metrics {}",
-                self.config.mode.as_str(),
-                self.config.policy.as_str(),
-                interval,
-                self.sources.metrics.name()
-            ),
-        );
-        ev.policy = Some(self.config.policy.as_str().into());
-        self.log_event(ev)?;
-        let mut steps = 0u64;
-        let mut tick = 0u64;
-        let reason = loop {
-            if *stop.borrow() {
-                break "stopped";
-            }
-            if self.config.duration.is_some_and(|d| start.elapsed() >= d) {
-                break "duration reached";
-            }
-            let record = self.step(unix_now()).await?;
-            on_interval(&record);
-            steps += 1;
-            // The next tick on the schedule that is still ahead: a step that overran its
-            // interval skips the ticks it missed rather than running them back to back.
-            tick += 1;
-            let mut next = start + interval.mul_f64(tick as f64);
-            let now = tokio::time::Instant::now();
-            if next <= now {
-                let behind = (now - start).as_secs_f64() / interval.as_secs_f64();
-                let skip_to = behind.floor() as u64 + 1;
-                log::warn!(
-                    "interval {steps} took longer than {interval:?}: skipping {} tick(s)",
-                    skip_to.saturating_sub(tick)
-                );
-                tick = skip_to.max(tick);
-                next = start + interval.mul_f64(tick as f64);
-            }
-            if self.config.duration.is_some_and(|d| next.duration_since(start) >= d) {
-                // One more interval would pass the end: wait for the end, then stop.
-                let end = start + self.config.duration.unwrap_or_default();
-                tokio::select! {
-                    _ = tokio::time::sleep_until(end) => break "duration reached",
-                    _ = stop.changed() => break "stopped",
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(next) => {}
-                _ = stop.changed() => {}
-            }
-        };
-        self.log_event(EventRecord::new(
-            unix_now(),
-            "stop",
-            format!("{reason} after {steps} intervals"),
-        ))?;
-        Ok(steps)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod events;
 mod observation;
 pub mod policies;
 pub mod record;
+mod schedule;
 pub mod status;
 
 use std::path::PathBuf;

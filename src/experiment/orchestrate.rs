@@ -76,29 +76,61 @@ fn open(dir: &Path) -> std::io::Result<Files> {
     })
 }
 
-/// The schedule: (campaign time, action), sorted.
-fn schedule(t: &Timeline) -> Vec<(f64, Action)> {
-    let mut out: Vec<(f64, Action)> = Vec::new();
-    for (i, p) in t.phases.iter().enumerate() {
-        out.push((p.start, Action::Phase(i)));
-    }
-    for (k, s) in t.stress.iter().enumerate() {
-        out.push((s.start, Action::StressStart(k)));
-        out.push((s.stop, Action::StressStop(k)));
-    }
-    if let Some(interval) = t.interval.filter(|i| *i > 0.0) {
-        let mut n = 0u64;
-        loop {
-            let at = n as f64 * interval;
-            if at >= t.duration() - 1e-9 {
-                break;
-            }
-            out.push((at, Action::Tick));
-            n += 1;
+/// The schedule: (campaign time, action) in time order. Controller ticks are generated as
+/// they come, not listed: a week-long campaign at 200 ms would be millions of them.
+struct Schedule {
+    /// Phase and stress actions, sorted.
+    events: std::vec::IntoIter<(f64, Action)>,
+    next_event: Option<(f64, Action)>,
+    interval: Option<f64>,
+    ticks: u64,
+    end: f64,
+}
+
+impl Schedule {
+    fn new(t: &Timeline) -> Self {
+        let mut events: Vec<(f64, Action)> = Vec::new();
+        for (i, p) in t.phases.iter().enumerate() {
+            events.push((p.start, Action::Phase(i)));
+        }
+        for (k, s) in t.stress.iter().enumerate() {
+            events.push((s.start, Action::StressStart(k)));
+            events.push((s.stop, Action::StressStop(k)));
+        }
+        events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut events = events.into_iter();
+        Self {
+            next_event: events.next(),
+            events,
+            interval: t.interval.filter(|i| *i > 0.0),
+            ticks: 0,
+            end: t.duration(),
         }
     }
-    out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    out
+}
+
+impl Iterator for Schedule {
+    type Item = (f64, Action);
+
+    fn next(&mut self) -> Option<(f64, Action)> {
+        let tick = self.interval.map(|i| self.ticks as f64 * i).filter(|at| *at < self.end - 1e-9);
+        // At the same instant every other action goes before the tick (`Action`'s order).
+        match (self.next_event, tick) {
+            (Some(event), Some(at)) if event.0 > at => {
+                self.ticks += 1;
+                Some((at, Action::Tick))
+            }
+            (Some(event), _) => {
+                self.next_event = self.events.next();
+                Some(event)
+            }
+            (None, Some(at)) => {
+                self.ticks += 1;
+                Some((at, Action::Tick))
+            }
+            (None, None) => None,
+        }
+    }
 }
 
 impl Orchestra {
@@ -161,7 +193,7 @@ impl Orchestra {
         let log = |files: &mut Files, ev: EventRecord| {
             let _ = files.events.events(std::slice::from_ref(&ev));
         };
-        for (t, action) in schedule(&self.timeline) {
+        for (t, action) in Schedule::new(&self.timeline) {
             if !self.wait_until(origin + t, &mut files, &mut stress_rx).await {
                 break;
             }
@@ -393,5 +425,45 @@ async fn stop_stress(h: StressHandle) -> String {
             if s.sweep_incomplete { ", sweep incomplete: the TTL ends the rest" } else { "" }
         ),
         Err(_) => "did not stop within 30s (the TTL inside the pods ends it)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::timeline::Phase;
+
+    #[test]
+    fn ticks_interleave_with_phases_in_time_order() {
+        let phase = |name: &str, start: f64, end: f64| Phase {
+            name: name.into(),
+            start,
+            measure_start: start,
+            end,
+            control: true,
+            policy: None,
+        };
+        let t = Timeline {
+            phases: vec![phase("a", 0.0, 2.5), phase("b", 2.5, 4.0)],
+            stress: vec![],
+            interval: Some(1.0),
+        };
+        let got: Vec<(f64, Action)> = Schedule::new(&t).collect();
+        let want = [
+            (0.0, Action::Phase(0)),
+            (0.0, Action::Tick),
+            (1.0, Action::Tick),
+            (2.0, Action::Tick),
+            (2.5, Action::Phase(1)),
+            (3.0, Action::Tick),
+        ];
+        assert_eq!(got, want);
+        // A week at 200 ms: counted lazily, never listed.
+        let long = Timeline {
+            phases: vec![phase("a", 0.0, 7.0 * 86_400.0)],
+            stress: vec![],
+            interval: Some(0.2),
+        };
+        assert_eq!(Schedule::new(&long).nth(1), Some((0.0, Action::Tick)));
     }
 }

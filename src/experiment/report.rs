@@ -90,13 +90,23 @@ fn settings(h: &mut String, r: &ReportInput<'_>) {
         ),
         None => "none".into(),
     };
+    // What "SLO met" in the table means: the per-second check and the share allowed to fail.
     let slo = format!(
-        "p{} < {}{}",
+        "p{} < {}{} each second; met when {}{}",
         s.slo.percentile,
         human_us(s.slo.latency_ms * 1000.0),
         s.slo
             .max_error_rate
-            .map_or(String::new(), |e| format!(", errors ≤ {}%", trim_decimals(e * 100.0, 2)))
+            .map_or(String::new(), |e| format!(", errors ≤ {}%", trim_decimals(e * 100.0, 2))),
+        if s.slo.max_violation > 0.0 {
+            format!(
+                "at most {}% of measured seconds violate it",
+                trim_decimals(s.slo.max_violation * 100.0, 2)
+            )
+        } else {
+            "no measured second violates it".to_string()
+        },
+        if s.slo.fail_run { " (else exit 1)" } else { "" }
     );
     let rows = [
         ("scenario", r.scenario_path.to_string()),
@@ -228,6 +238,9 @@ fn best_value(values: impl Iterator<Item = f64>) -> Option<f64> {
         _ => None,
     }
 }
+
+/// One per-deployment quantity of a controller interval.
+type Metric = fn(&DeploymentSample) -> Option<f64>;
 
 /// Overlay colours: stabilisation shade and phase lines, stress, scaling, anomalies.
 const GREY: &str = "#9ca3af";
@@ -387,7 +400,7 @@ fn charts(h: &mut String, r: &ReportInput<'_>) {
             }
         }
     }
-    let per_deployment = |f: fn(&DeploymentSample) -> Option<f64>| -> Vec<Series<'_>> {
+    let per_deployment = |f: Metric| -> Vec<Series<'_>> {
         names
             .iter()
             .enumerate()
@@ -411,7 +424,24 @@ fn charts(h: &mut String, r: &ReportInput<'_>) {
     };
     let scales = with_marks(MarkKind::Scale, SCALE);
     let scale_keys = keys(&[Key { color: SCALE, label: "scaling action", swatch: Swatch::Marker }]);
-    let replicas = per_deployment(|d| Some(f64::from(d.replicas)));
+    let mut replicas = per_deployment(|d| Some(f64::from(d.replicas)));
+    // Lines of equal counts lie on each other: the legend says each deployment's range.
+    let labels: Vec<String> = replicas
+        .iter()
+        .map(|s| {
+            let finite = || s.values.iter().copied().filter(|v| v.is_finite());
+            let lo = finite().fold(f64::INFINITY, f64::min);
+            let hi = finite().fold(f64::NEG_INFINITY, f64::max);
+            match (lo.is_finite(), lo == hi) {
+                (false, _) => s.label.to_string(),
+                (true, true) => format!("{} {lo}", s.label),
+                (true, false) => format!("{} {lo}–{hi}", s.label),
+            }
+        })
+        .collect();
+    for (s, label) in replicas.iter_mut().zip(&labels) {
+        s.label = label;
+    }
     chart::render(
         h,
         &Chart {
@@ -424,7 +454,7 @@ fn charts(h: &mut String, r: &ReportInput<'_>) {
             ..Chart::new("Replicas per deployment (pods)", &ixs, &replicas)
         },
     );
-    let resources: [(&str, fn(&DeploymentSample) -> Option<f64>); 2] = [
+    let resources: [(&str, Metric); 2] = [
         ("CPU usage per deployment (millicores, summed over its pods)", |d| d.cpu_millicores),
         ("Memory per deployment (MiB, summed over its pods)", |d| d.memory_mib),
     ];
@@ -576,6 +606,7 @@ phases:
         // Each chart names the phases at their starts.
         assert_eq!(html.matches("class=\"tag\">adaptation</text>").count(), 5);
         assert!(html.contains("<td class=\"pass\">yes</td>"), "SLO met is coloured");
+        assert!(html.contains("</i>web&lt;app&gt; 1–2</span>"), "replica range in the legend");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Performance models and load forecasting, pure: datasets arrive as text (the CLI reads the
 //! files), models and forecasters are plain values, nothing reads the clock. `dataset` parses
-//! seed 001's metric CSVs and Locust's `_stats_history.csv`; `features` builds per-file lag
-//! features; `linear` is the CPU ~ load regression (linfa-linear); `forecast` holds the
-//! baselines a forecaster must beat; `metrics` and `eval` score them, chronologically only.
+//! seed 001's metric CSVs, Locust's `_stats_history.csv` and ctl's `control.csv` (one series
+//! per deployment); `features` builds per-series lag features; `linear` is the CPU ~ load
+//! regression (linfa-linear); `forecast` holds the baselines a forecaster must beat; `metrics`
+//! and `eval` score them, chronologically only.
 
 pub mod dataset;
 pub mod eval;

@@ -1,15 +1,16 @@
 //! The Jaeger query API on the Jaeger port, over the traces the emulation retains
 //! (`LiveState::traces`, bounded by `TRACE_RETENTION`): `GET /api/services`,
 //! `/api/services/{service}/operations`, `/api/operations?service=`, `/api/traces?...` (search,
-//! newest first by start time) and `/api/traces/{traceID}`, answering the envelope Jaeger's UI API uses
-//! (`{"data", "total", "limit", "offset", "errors"}`), errors included. A `/jaeger` prefix (as
-//! behind Istio's ingress) is accepted. Services and operations are the topology's, known
-//! before any trace arrives (every emulated service traces its calls). The JSON model is in
-//! `jaeger/json.rs`, the search parameters in `jaeger/query.rs`.
+//! newest first by start time) and `/api/traces/{traceID}`, answering the envelope Jaeger's UI
+//! API uses (`{"data", "total", "limit", "offset", "errors"}`), errors included. A `/jaeger`
+//! prefix (as behind Istio's ingress) is accepted. Services and operations are the topology's,
+//! known before any trace arrives (every emulated service traces its calls). The JSON model is
+//! in `jaeger/json.rs`, the search parameters in `jaeger/query.rs`.
 
 mod json;
 mod query;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use hyper::{Method, StatusCode};
@@ -130,14 +131,15 @@ fn search(live: &LiveCluster, ctx: &Context, query: &TraceQuery) -> Vec<TraceRec
     matching.into_iter().cloned().collect()
 }
 
+/// The retained traces with these IDs, newest first: one pass over the retention under the
+/// lock however many IDs the query repeats.
 fn by_ids(live: &LiveCluster, ctx: &Context, ids: &[String]) -> Vec<TraceRecord> {
-    let requests: Vec<u64> = ids.iter().filter_map(|id| request_of(id, ctx.run_id)).collect();
+    let requests: HashSet<u64> = ids.iter().filter_map(|id| request_of(id, ctx.run_id)).collect();
+    if requests.is_empty() {
+        return Vec::new();
+    }
     let state = live.lock();
-    requests
-        .iter()
-        .filter_map(|&request| state.traces.iter().rev().find(|r| r.trace.request == request))
-        .cloned()
-        .collect()
+    state.traces.iter().rev().filter(|r| requests.contains(&r.trace.request)).cloned().collect()
 }
 
 fn traces(ctx: &Context, found: &[TraceRecord]) -> hyper::Response<http::Body> {

@@ -17,10 +17,30 @@ use tokio::sync::watch;
 use super::live::LiveCluster;
 use super::topology::Topology;
 
+/// One of the four loopback endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    App,
+    Kubernetes,
+    Metrics,
+    Jaeger,
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Endpoint::App => "the application",
+            Endpoint::Kubernetes => "the Kubernetes API",
+            Endpoint::Metrics => "/metrics",
+            Endpoint::Jaeger => "the Jaeger API",
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on 127.0.0.1:{port} for {what}: {source}")]
-    Bind { what: &'static str, port: u16, source: std::io::Error },
+    #[error("cannot listen on 127.0.0.1:{port} for {endpoint}: {source}")]
+    Bind { endpoint: Endpoint, port: u16, source: std::io::Error },
     #[error("cannot write the kubeconfig {path}: {source}")]
     Kubeconfig { path: PathBuf, source: std::io::Error },
     #[error("cannot start the embedded cluster: {0}")]
@@ -69,17 +89,17 @@ pub struct EmbeddedCluster {
 
 impl EmbeddedCluster {
     pub fn start(options: ServeOptions) -> Result<Self, ServeError> {
-        let bind = |what: &'static str, port: u16| {
+        let bind = |endpoint: Endpoint, port: u16| {
             let listener = std::net::TcpListener::bind(("127.0.0.1", port))
                 .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .map_err(|source| ServeError::Bind { what, port, source })?;
+                .map_err(|source| ServeError::Bind { endpoint, port, source })?;
             let addr = listener.local_addr().map_err(ServeError::Start)?;
             Ok::<_, ServeError>((listener, addr))
         };
-        let (app_listener, app) = bind("the application", options.app_port)?;
-        let (kube_listener, kubernetes) = bind("the Kubernetes API", options.kubernetes_port)?;
-        let (metrics_listener, metrics) = bind("/metrics", options.metrics_port)?;
-        let (jaeger_listener, jaeger) = bind("the Jaeger API", options.jaeger_port)?;
+        let (app_listener, app) = bind(Endpoint::App, options.app_port)?;
+        let (kube_listener, kubernetes) = bind(Endpoint::Kubernetes, options.kubernetes_port)?;
+        let (metrics_listener, metrics) = bind(Endpoint::Metrics, options.metrics_port)?;
+        let (jaeger_listener, jaeger) = bind(Endpoint::Jaeger, options.jaeger_port)?;
 
         let live =
             LiveCluster::start(&options.topology, options.seed).map_err(ServeError::Start)?;

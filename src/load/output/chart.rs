@@ -217,16 +217,23 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
             trim_decimals(v, 2)
         );
     }
-    let x_step = nice_step(x_max, 6.0);
+    // Campaigns of many minutes read better in minutes than in hundreds of seconds.
+    let minutes = c.x_unit == "s" && x_max >= 300.0;
+    let x_step =
+        if minutes { nice_step(x_max / 60.0, 6.0).max(1.0) * 60.0 } else { nice_step(x_max, 6.0) };
     let mut x = 0.0;
     while x <= x_max + 1e-9 {
+        let label = if minutes {
+            format!("{}m", trim_decimals(x / 60.0, 1))
+        } else {
+            format!("{}{}", trim_decimals(x, 0), c.x_unit)
+        };
         let _ = write!(
             h,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}{}</text>",
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
             px(x),
             H - 8.0,
-            trim_decimals(x, 0),
-            esc(c.x_unit)
+            esc(&label)
         );
         x += x_step;
     }
@@ -253,11 +260,24 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         );
     }
     let stride = c.xs.len().div_ceil(MAX_POINTS).max(1);
-    for s in c.series {
-        let mut points: Vec<String> = Vec::new();
+    let n = c.series.len() as f64;
+    for (k, s) in c.series.iter().enumerate() {
+        // Stepped counts often coincide (eight deployments at 1 replica): spreading the lines
+        // 1.5 px apart keeps each one visible.
+        let dy = if c.stepped { (k as f64 - (n - 1.0) / 2.0) * 1.5 } else { 0.0 };
+        // A missing sample (NaN) breaks the line rather than drawing a false zero.
+        let mut segments: Vec<Vec<String>> = vec![Vec::new()];
         let mut last_y: Option<f64> = None;
         for (x, y) in c.xs.iter().zip(&s.values).step_by(stride) {
-            let y = py(if y.is_finite() { *y } else { 0.0 });
+            if !y.is_finite() {
+                if segments.last().is_some_and(|p| !p.is_empty()) {
+                    segments.push(Vec::new());
+                }
+                last_y = None;
+                continue;
+            }
+            let y = py(*y) + dy;
+            let Some(points) = segments.last_mut() else { break };
             if c.stepped
                 && let Some(prev) = last_y
             {
@@ -269,18 +289,21 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         if c.stepped
             && let (Some(y), Some(last)) = (last_y, c.xs.last())
             && c.x_max.is_some_and(|m| m > *last)
+            && let Some(points) = segments.last_mut()
         {
             // The last value holds to the end of the axis.
             points.push(format!("{:.1},{y:.1}", px(x_max)));
         }
         let dash = if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" };
-        let _ = write!(
-            h,
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"{dash} points=\"{}\"><title>{}</title></polyline>",
-            s.color,
-            points.join(" "),
-            esc(s.label)
-        );
+        for points in segments.iter().filter(|p| !p.is_empty()) {
+            let _ = write!(
+                h,
+                "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.6\"{dash} points=\"{}\"><title>{}</title></polyline>",
+                s.color,
+                points.join(" "),
+                esc(s.label)
+            );
+        }
     }
     for v in c.vlines {
         let x = px(v.x);
@@ -375,6 +398,22 @@ mod tests {
         assert_eq!(points.split(' ').count(), 6, "{points}");
         // The SLO line (5) sets the top of the y axis (6), above the data (2).
         assert!(h.contains(">6</text>") && !h.contains(">8</text>"), "{h}");
+    }
+
+    #[test]
+    fn missing_samples_break_the_line_and_long_runs_tick_in_minutes() {
+        let xs = [0.0, 60.0, 120.0, 180.0, 600.0];
+        let series = [Series {
+            label: "cpu",
+            color: "#000",
+            dashed: false,
+            values: vec![1.0, 2.0, f64::NAN, 3.0, 4.0],
+        }];
+        let mut h = String::new();
+        render(&mut h, &Chart::new("t", &xs, &series));
+        assert_eq!(h.matches("<polyline").count(), 2, "{h}");
+        assert!(h.contains(">2m</text>") && h.contains(">10m</text>"), "{h}");
+        assert!(!h.contains(">600s</text>"));
     }
 
     #[test]

@@ -89,13 +89,28 @@ pub trait MetricSource: Send {
         targets: &'a [MetricTarget],
         now: f64,
     ) -> BoxFuture<'a, Result<MetricsSample, MetricsError>>;
+
+    /// Waits until the first `sample` can answer at once with rates (a scrape source needs
+    /// an earlier scrape). The controller calls it before its first interval so that the
+    /// interval is not delayed; most sources are ready at once.
+    fn ready(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// Implements [`MetricSource`] for a source with a `NAME` constant and an inherent
 /// `async fn sample_inner(&mut self, targets: &[MetricTarget], now: f64)`.
+/// `metric_source!(T, NAME, ready_inner)` also forwards [`MetricSource::ready`] to an inherent
+/// `async fn ready_inner(&mut self)`.
 macro_rules! metric_source {
-    ($source:ty, $name:expr) => {
+    ($source:ty, $name:expr $(, $ready:ident)?) => {
         impl $crate::observe::metrics::MetricSource for $source {
+            $(
+                fn ready(&mut self) -> futures::future::BoxFuture<'_, ()> {
+                    Box::pin(self.$ready())
+                }
+            )?
+
             fn name(&self) -> &'static str {
                 $name
             }

@@ -322,7 +322,8 @@ pub fn compute(prev: &Scrape, cur: &Scrape, targets: &[MetricTarget]) -> Metrics
 /// created (inside a Tokio runtime): the first sample's rate then covers the time since
 /// creation, and a controller's first interval is valid. If the priming scrape is less than
 /// `min_gap` old (or failed, or there was no runtime), the first sample waits out the rest of
-/// `min_gap` after a fresh one instead, so it still has a rate.
+/// `min_gap` after a fresh one instead, so it still has a rate; [`MetricSource::ready`] does
+/// that wait before a controller's first interval rather than inside it.
 pub struct ScrapeSource {
     url: String,
     client: reqwest::Client,
@@ -379,6 +380,17 @@ impl ScrapeSource {
         Ok(first)
     }
 
+    /// Takes (or awaits) the scrape the first rate starts from, so that sample is at once.
+    async fn ready_inner(&mut self) {
+        if self.prev.is_none() {
+            match self.previous().await {
+                Ok(first) => self.prev = Some(first),
+                // The first sample will try again and report the failure.
+                Err(e) => log::debug!("first scrape: {e}"),
+            }
+        }
+    }
+
     async fn sample_inner(
         &mut self,
         targets: &[MetricTarget],
@@ -419,7 +431,7 @@ async fn scrape(client: &reqwest::Client, url: &str) -> Result<Scrape, MetricsEr
     Ok(Scrape::new(at, samples))
 }
 
-super::metric_source!(ScrapeSource, NAME);
+super::metric_source!(ScrapeSource, NAME, ready_inner);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::objects::{self, ApiError};
 use super::pods::{list_or_watch, rv_of};
-use super::scale::{apply_patch, check_version, deployment, parse_json, replicas, set_replicas};
+use super::scale::{deployment, set_replicas, wanted_replicas};
 use super::watch::{self, Kind};
 use super::{Api, Call, RequestBody};
 use crate::emulator::server::http::Body;
@@ -29,24 +29,14 @@ pub fn one(
     body: RequestBody,
 ) -> Result<Response<Body>, ApiError> {
     let current = deployment(api, name)?;
-    let kind = "Deployment.apps";
-    let wanted = match call.method {
+    match call.method {
         Method::GET if call.table => {
             return Ok(objects::ok(&table(&[&current], rv_of(&current))));
         }
         Method::GET => return Ok(objects::ok(&current)),
-        Method::PATCH => {
-            let mut patched = (*current).clone();
-            apply_patch(&body, &mut patched)?;
-            replicas(&patched, kind, name)?
-        }
-        Method::PUT => {
-            let object = parse_json(&body)?;
-            check_version(&object, &current, name)?;
-            replicas(&object, kind, name)?
-        }
-        _ => return Err(ApiError::MethodNotAllowed),
-    };
+        _ => {}
+    }
+    let wanted = wanted_replicas(call, &body, &current, &current, "Deployment.apps", name)?;
     set_replicas(api, name, wanted)?;
     Ok(objects::ok(&*deployment(api, name)?))
 }

@@ -22,23 +22,38 @@ pub fn scale(
 ) -> Result<Response<Body>, ApiError> {
     let current = deployment(api, name)?;
     let current_scale = objects::scale(&current);
-    let kind = "Scale.autoscaling";
-    let wanted = match call.method {
-        Method::GET => return Ok(objects::ok(&current_scale)),
-        Method::PATCH => {
-            let mut patched = current_scale.clone();
-            apply_patch(&body, &mut patched)?;
-            replicas(&patched, kind, name)?
-        }
-        Method::PUT => {
-            let object = parse_json(&body)?;
-            check_version(&object, &current, name)?;
-            replicas(&object, kind, name)?
-        }
-        _ => return Err(ApiError::MethodNotAllowed),
-    };
+    if call.method == Method::GET {
+        return Ok(objects::ok(&current_scale));
+    }
+    let wanted = wanted_replicas(call, &body, &current_scale, &current, "Scale.autoscaling", name)?;
     set_replicas(api, name, wanted)?;
     Ok(objects::ok(&objects::scale(&*deployment(api, name)?)))
+}
+
+/// The replicas a PATCH of `patchable` (the deployment or its Scale) or a PUT of a whole
+/// object asks for; any other method is not allowed. `current` is the deployment, whose
+/// resourceVersion a PUT must match.
+pub fn wanted_replicas(
+    call: &Call,
+    body: &RequestBody,
+    patchable: &Value,
+    current: &Value,
+    kind: &str,
+    name: &str,
+) -> Result<u32, ApiError> {
+    match call.method {
+        Method::PATCH => {
+            let mut patched = patchable.clone();
+            apply_patch(body, &mut patched)?;
+            replicas(&patched, kind, name)
+        }
+        Method::PUT => {
+            let object = parse_json(body)?;
+            check_version(&object, current, name)?;
+            replicas(&object, kind, name)
+        }
+        _ => Err(ApiError::MethodNotAllowed),
+    }
 }
 
 /// The deployment object from the store, or 404.
