@@ -212,8 +212,11 @@ fn load_without_host_runs_against_the_embedded_cluster() {
     // The hotel mix picks the hotel topology, whose routes answer all of it.
     let (o, s) = load_embedded(&dir, &["--workload", "hotel-reservation.yaml"]);
     assert!(stderr(&o).contains("topology hotel"), "{}", stderr(&o));
-    assert!(s["responses_by_status"]["200"].as_u64().unwrap_or(0) >= 150, "{s}");
-    assert_eq!(s["responses_by_status"].get("404"), None, "{s}");
+    // Every answer is a 200 (no 404 for a route the topology lacks). The count is loose: on a
+    // loaded CI machine the 2 s run may start late, and what matters here is the routing.
+    let by_status = s["responses_by_status"].as_object().unwrap();
+    assert!(by_status.keys().all(|status| status == "200"), "{s}");
+    assert!(by_status.get("200").and_then(|n| n.as_u64()).unwrap_or(0) >= 100, "{s}");
 }
 
 #[test]

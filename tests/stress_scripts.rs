@@ -3,7 +3,9 @@
 //! /dev/shm file left after INT or TERM, the kill sweep and the preflight. The scripts are the
 //! ones ctl renders (`ctl::stress::script`), run as ctl runs them: `sh -c SCRIPT`.
 //!
-//! busybox is skipped with a notice when missing, unless CTL_REQUIRE_BUSYBOX=1.
+//! busybox is skipped with a notice when missing, unless CTL_REQUIRE_BUSYBOX=1; the CPU
+//! precision check is skipped with a notice when the machine starves a reference busy loop,
+//! unless CTL_REQUIRE_CPU_PRECISION=1 (`--nocapture` shows every attempt's numbers).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

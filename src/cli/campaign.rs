@@ -68,17 +68,25 @@ pub fn run(args: CampaignArgs) -> anyhow::Result<i32> {
     Ok(if result.summary.slo_failed { EXIT_THRESHOLD } else { EXIT_OK })
 }
 
-/// One line per phase.
+/// One line per phase; the latency shown is the SLO's percentile.
 fn render_text(s: &CampaignSummary) -> String {
     let mut out = format!("campaign {} {}", s.label, s.status);
+    let q = s.slo.percentile;
     for p in &s.phases {
+        let l = &p.latency_ms;
+        let latency = match q {
+            50 => l.p50,
+            90 => l.p90,
+            99 => l.p99,
+            _ => l.p95,
+        };
         out.push_str(&format!(
-            "\n  {:<12} {:<11} SLO violated {:>4}s of {:>4}s | p95 {:>8.1}ms | errors {:>6.2}% | replica-s {:>8.1} | cpu-s {:>7.1} | scalings {} | anomalies {}",
+            "\n  {:<12} {:<11} SLO violated {:>4}s of {:>4}s | p{q} {:>8.1}ms | errors {:>6.2}% | replica-s {:>8.1} | cpu-s {:>7.1} | scalings {} | anomalies {}",
             p.name,
             p.status,
             p.slo_violation_seconds,
             p.measured_seconds,
-            p.latency_ms.p95,
+            latency,
             p.error_rate * 100.0,
             p.replica_seconds,
             p.cpu_seconds,

@@ -14,7 +14,7 @@ use crate::workload::Workload;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -272,7 +272,7 @@ pub fn run(args: LoadArgs) -> anyhow::Result<i32> {
     // Validate every input before starting anything.
     let Resolved { mut plan, thresholds, shape_text } = resolve(&args)?;
     let stop = Arc::new(AtomicBool::new(false));
-    install_stop_handler(stop.clone())?;
+    super::install_load_stop_handler(stop.clone())?;
 
     let host_arg = args.host.as_deref().map(|h| h.trim_end_matches('/'));
     let bad_host = |h: &&str| {
@@ -397,21 +397,5 @@ fn create_parent(path: &str) -> anyhow::Result<()> {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
             .with_context(|| format!("cannot create directory {}", dir.display())),
         _ => Ok(()),
-    }
-}
-
-/// Ctrl-C / SIGTERM: the first stops the run (files are still written, the summary says
-/// interrupted); a second one exits at once. Installed before goose runs, so goose's own
-/// handler yields to it.
-fn install_stop_handler(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    let result = ctrlc::set_handler(move || {
-        if stop.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        goose::trigger_killswitch("ctl: interrupted");
-    });
-    match result {
-        Ok(()) | Err(ctrlc::Error::MultipleHandlers) => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("cannot install the Ctrl-C handler: {e}")),
     }
 }

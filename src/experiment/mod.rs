@@ -9,6 +9,7 @@ pub mod folder;
 mod orchestrate;
 pub mod record;
 pub mod report;
+mod report_charts;
 pub mod resolve;
 pub mod runner;
 pub mod scenario;

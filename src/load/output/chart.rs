@@ -136,7 +136,8 @@ pub(crate) fn render(h: &mut String, c: &Chart<'_>) {
         .series
         .iter()
         .flat_map(|s| s.values.iter().cloned())
-        .chain(c.hlines.iter().map(|l| l.y))
+        // Headroom above a reference line, so its label stays inside the plot.
+        .chain(c.hlines.iter().map(|l| l.y * 1.12))
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
     let y_step = if c.integer_y { nice_step(y_top, 4.0).ceil() } else { nice_step(y_top, 4.0) };
