@@ -7,88 +7,14 @@
 #[allow(dead_code)]
 mod util;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ctl::emulator::{EmbeddedCluster, ServeOptions, topology};
 use serde_json::Value;
+use util::prometheus::{self, Prometheus};
 
 /// The whole test, Prometheus start-up included.
 const DEADLINE: Duration = Duration::from_secs(45);
-
-fn prometheus_on_path() -> bool {
-    let found = Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found && std::env::var("CTL_REQUIRE_PROMETHEUS").as_deref() == Ok("1") {
-        panic!(
-            "CTL_REQUIRE_PROMETHEUS=1 but `prometheus` is not on PATH (apt-get install prometheus)"
-        );
-    }
-    found
-}
-
-/// Kills Prometheus when the test ends, passing or failing.
-struct Prometheus {
-    child: Child,
-    url: String,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-/// Starts Prometheus scraping `target` (host:port) every second and waits until it is ready.
-/// It needs a concrete port: take a free one and retry if another process grabbed it first.
-fn start_prometheus(dir: &util::Dir, target: &str, deadline: Instant) -> Prometheus {
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-         scrape_configs:\n  - job_name: ctl\n    static_configs:\n      - targets: ['{target}']\n"
-    );
-    let config = dir.write("prometheus.yml", &config);
-    for attempt in 0..3 {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let log = dir.join(&format!("prometheus-{attempt}.log"));
-        let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join(&format!("tsdb-{attempt}")).display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().unwrap())
-            .stderr(log_file)
-            .spawn()
-            .expect("start prometheus");
-        let mut prometheus = Prometheus { child, url: format!("http://127.0.0.1:{port}"), log };
-        loop {
-            if let Ok(Some(status)) = prometheus.child.try_wait() {
-                eprintln!("prometheus exited ({status}), retrying:\n{}", prometheus.log());
-                break;
-            }
-            if ctl::observe::jaeger::fetch(&format!("{}/-/ready", prometheus.url)).is_ok() {
-                return prometheus;
-            }
-            assert!(Instant::now() < deadline, "prometheus not ready:\n{}", prometheus.log());
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-    panic!("prometheus did not start in 3 attempts");
-}
 
 /// Percent-encodes a PromQL expression for a query string.
 fn encode(text: &str) -> String {
@@ -138,7 +64,7 @@ fn scraped_span(prometheus: &Prometheus, selector: &str) -> Vec<f64> {
 
 #[test]
 fn promql_over_the_scraped_metrics_gives_the_emulated_cpu() {
-    if !prometheus_on_path() {
+    if !prometheus::on_path() {
         eprintln!("skipped: `prometheus` is not on PATH");
         return;
     }
@@ -167,7 +93,7 @@ fn promql_over_the_scraped_metrics_gives_the_emulated_cpu() {
     }
 
     let dir = util::Dir::new("prometheus");
-    let prometheus = start_prometheus(&dir, &cluster.metrics.to_string(), deadline);
+    let prometheus = prometheus::start(&dir, &cluster.metrics.to_string(), deadline);
     // rate() divides the increase over the samples it has by the whole 15 s range (it
     // extrapolates at most half an interval past them), so it is only the true rate once the
     // scrapes cover the range: wait (bounded) until every pod's oldest sample is 15 s older

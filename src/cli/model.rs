@@ -136,7 +136,9 @@ fn load(args: &DataArgs) -> anyhow::Result<Vec<Series>> {
                 let text = read(&f)?;
                 // Locust writes _stats.csv and _failures.csv beside the history: skip them.
                 if dataset::detect(text.lines().next().unwrap_or("")).is_some() {
-                    out.extend(dataset::parse_file(&f.display().to_string(), &text).map_err(usage)?);
+                    out.extend(
+                        dataset::parse_file(&f.display().to_string(), &text).map_err(usage)?,
+                    );
                 }
             }
         } else {
