@@ -106,19 +106,7 @@ pub fn main() -> i32 {
 
 /// Parses a duration: humantime (`90s`, `2m`, `1h30m`, `500ms`) or bare seconds (`30`, `0.5`).
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let expected = || format!("expected a duration like 30s, 2m or 1h30m, found '{text}'");
-    let duration = match t.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => {
-            std::time::Duration::try_from_secs_f64(secs).map_err(|_| expected())?
-        }
-        Ok(_) => return Err(expected()),
-        Err(_) => humantime::parse_duration(t).map_err(|_| expected())?,
-    };
-    if duration > MAX_DURATION {
-        return Err(format!("expected a duration of at most 366 days, found '{text}'"));
-    }
-    Ok(duration)
+    crate::shape::parse_bounded_duration(text, MAX_DURATION)
 }
 
 /// The longest duration any flag takes: a year of load is a mistake, not an experiment.

@@ -380,19 +380,7 @@ impl fmt::Display for Dur {
 const MAX_DURATION: Duration = Duration::from_secs(7 * 86_400);
 
 fn parse_dur(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let expected = || format!("expected a duration like 30s, 2m or 1h30m, found '{text}'");
-    let d = match t.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 => {
-            Duration::try_from_secs_f64(s).map_err(|_| expected())?
-        }
-        Ok(_) => return Err(expected()),
-        Err(_) => humantime::parse_duration(t).map_err(|_| expected())?,
-    };
-    if d > MAX_DURATION {
-        return Err(format!("expected a duration of at most 7 days, found '{text}'"));
-    }
-    Ok(d)
+    crate::shape::parse_bounded_duration(text, MAX_DURATION)
 }
 
 impl<'de> Deserialize<'de> for Dur {

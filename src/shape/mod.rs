@@ -21,7 +21,9 @@ mod weibull;
 mod tests;
 
 pub use arrivals::{ArrivalProcess, ArrivalSchedule};
-pub use parse::{KINDS, ShapeError, ShapeSpec, TraceOptions, parse_duration};
+pub use parse::{
+    KINDS, ShapeError, ShapeSpec, TraceOptions, parse_bounded_duration, parse_duration,
+};
 pub use trace_csv::{BUILTIN_NAMES, TraceFile, builtin_trace, load_trace_file};
 
 /// What every kind provides; `Shape` sanitises the results.

@@ -367,6 +367,23 @@ pub fn parse_duration(text: &str) -> Option<f64> {
     humantime::parse_duration(text).ok().map(|d| d.as_secs_f64())
 }
 
+/// A duration flag or key (`90s`, `2m`, `1h30m`, `500ms` or bare seconds) of at most `max`;
+/// the error says what was expected, for the caller to place on its flag or key.
+pub fn parse_bounded_duration(
+    text: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, String> {
+    let expected = || format!("expected a duration like 30s, 2m or 1h30m, found '{text}'");
+    let duration = parse_duration(text)
+        .and_then(|secs| std::time::Duration::try_from_secs_f64(secs).ok())
+        .ok_or_else(expected)?;
+    if duration > max {
+        let days = max.as_secs() / 86_400;
+        return Err(format!("expected a duration of at most {days} days, found '{text}'"));
+    }
+    Ok(duration)
+}
+
 /// The checked `key=value` pairs of one inline shape.
 pub(super) struct Params<'a, 'i> {
     inline: &'i Inline<'a>,
