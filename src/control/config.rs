@@ -42,6 +42,9 @@ spec:
 pub enum ConfigError {
     #[error("{origin}: {message}")]
     Invalid { origin: String, message: String },
+    /// An error that already names its file (and line, when the parser knows it).
+    #[error("{0}")]
+    Located(String),
 }
 
 impl ConfigError {
@@ -137,15 +140,15 @@ impl PolicySettings {
         service: Option<(&str, &str)>,
     ) -> Result<KpaSpec, ConfigError> {
         let cfg = match config {
-            Some((file, text)) => {
-                KpaConfig::from_yaml_str(file, text).map_err(|e| ConfigError::invalid(file, e))?
-            }
+            Some((file, text)) => KpaConfig::from_yaml_str(file, text)
+                .map_err(|e| ConfigError::Located(e.to_string()))?,
             None => KpaConfig::default(),
         };
         let (origin, rev) = match service {
             Some((file, text)) => (
                 file,
-                Revision::from_yaml_str(file, text).map_err(|e| ConfigError::invalid(file, e))?,
+                Revision::from_yaml_str(file, text)
+                    .map_err(|e| ConfigError::Located(e.to_string()))?,
             ),
             None => ("knative defaults", Revision::default()),
         };

@@ -90,7 +90,7 @@ impl KpaConfig {
         let doc: serde_yaml::Value =
             serde_yaml::from_str(text).map_err(|e| KpaError::yaml(name, &e))?;
         let data = configmap_data(name, &doc)?;
-        Self::from_map(&data).map_err(|e| e.in_file(name))
+        Self::from_map(&data).map_err(|e| e.in_text(name, text))
     }
 
     /// `NewConfigFromMap`: defaults for missing keys, then validation.

@@ -78,6 +78,26 @@ impl KpaError {
     fn in_file(self, file: &str) -> KpaError {
         KpaError::InFile { file: file.to_string(), source: Box::new(self) }
     }
+
+    /// As `in_file`, placing an invalid key at its `LINE:COLUMN` in `text` (the first line
+    /// that sets it), as every other ctl parser reports.
+    fn in_text(self, file: &str, text: &str) -> KpaError {
+        let key = match &self {
+            KpaError::Invalid { key, .. } | KpaError::Rule { key, .. } => Some(key.as_str()),
+            _ => None,
+        };
+        let place = key.and_then(|key| {
+            text.lines().enumerate().find_map(|(i, line)| {
+                let body = line.trim_start();
+                let unquoted = body.trim_start_matches(['"', '\'']);
+                let rest = unquoted.strip_prefix(key)?;
+                rest.trim_start_matches(['"', '\''])
+                    .starts_with(':')
+                    .then(|| format!("{file}:{}:{}", i + 1, line.len() - body.len() + 1))
+            })
+        });
+        self.in_file(&place.unwrap_or_else(|| file.to_string()))
+    }
 }
 
 /// The KPA for one revision: aggregation buckets, decider state and scale-to-zero timing.

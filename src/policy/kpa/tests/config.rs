@@ -232,7 +232,11 @@ fn seed_config_autoscaler_yaml() {
 fn configmap_errors_name_file_and_key() {
     let text = "apiVersion: v1\nkind: ConfigMap\ndata:\n  max-scale-up-rate: \"fast\"\n";
     let err = KpaConfig::from_yaml_str("cm.yaml", text).unwrap_err();
-    assert_eq!(err.to_string(), "cm.yaml: max-scale-up-rate: \"fast\" is not a number");
+    assert_eq!(err.to_string(), "cm.yaml:4:3: max-scale-up-rate: \"fast\" is not a number");
+    // A key set in a comment or in another key's value is not taken for the key's line.
+    let text = "# max-scale-up-rate: 2\ndata:\n  x: \"max-scale-up-rate: 1\"\n  \"max-scale-up-rate\": \"fast\"\n";
+    let err = KpaConfig::from_yaml_str("cm.yaml", text).unwrap_err();
+    assert!(err.to_string().starts_with("cm.yaml:4:3: max-scale-up-rate:"), "{err}");
     let err = KpaConfig::from_yaml_str("cm.yaml", "data: [1, 2]").unwrap_err();
     assert!(err.to_string().contains("data: expected a mapping"), "{err}");
     let err = KpaConfig::from_yaml_str("cm.yaml", "kind: Secret\n").unwrap_err();
