@@ -51,17 +51,6 @@ pub struct Cli {
 enum Command {
     /// Generate load against a target (the embedded one when no --host is given).
     Load(Box<load::LoadArgs>),
-    /// Work with load shapes without sending load.
-    #[command(subcommand)]
-    Shape(shape::ShapeCommand),
-    /// What the Kubernetes HPA controller would decide, from kubectl's objects.
-    Hpa(hpa::HpaArgs),
-    /// Trace anomaly detection: train an Isolation Forest, score traces, inspect a model.
-    #[command(subcommand)]
-    Anomaly(anomaly::AnomalyCommand),
-    /// Train, evaluate and apply CPU ~ load models and load forecasters.
-    #[command(subcommand)]
-    Model(model::ModelCommand),
     /// Start the embedded cluster on its own (app, Kubernetes API, /metrics, Jaeger API).
     Serve(serve::ServeArgs),
     /// CPU and memory stress inside pods through the Kubernetes exec API.
@@ -70,6 +59,17 @@ enum Command {
     Control(Box<control::ControlArgs>),
     /// Run a closed-loop experiment from a scenario file.
     Campaign(campaign::CampaignArgs),
+    /// Work with load shapes without sending load.
+    #[command(subcommand)]
+    Shape(shape::ShapeCommand),
+    /// What the Kubernetes HPA controller would decide, from kubectl's objects.
+    Hpa(hpa::HpaArgs),
+    /// Train, evaluate and apply CPU ~ load models and load forecasters.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+    /// Trace anomaly detection: train an Isolation Forest, score traces, inspect a model.
+    #[command(subcommand)]
+    Anomaly(anomaly::AnomalyCommand),
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
