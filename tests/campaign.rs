@@ -13,12 +13,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use util::{Dir, assert_code, repo};
+use util::{CTL_LIMIT, Dir, Guard, assert_code, output_within, repo};
 
 /// `ctl` run from the repository root (scenarios name files relative to it).
 fn ctl_at_repo(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ctl")).args(args).current_dir(repo()).output().unwrap()
+    output_within(Command::new(env!("CARGO_BIN_EXE_ctl")).args(args).current_dir(repo()), CTL_LIMIT)
 }
+
+/// Headless Chromium may hang; it gets this long per page.
+const CHROMIUM_LIMIT: Duration = Duration::from_secs(90);
 
 /// The one run folder under `runs`.
 fn run_folder(runs: &Path) -> PathBuf {
@@ -239,16 +242,18 @@ fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
         return;
     };
     let png = dir.join("report.png");
-    let status = Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
-        .arg(format!("--screenshot={}", png.display()))
-        .args(["--window-size=1200,2400", "--force-device-scale-factor=1"])
-        .arg(format!("file://{}", report.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    // Its own profile in the scratch directory: nothing is written under $HOME.
+    let profile = format!("--user-data-dir={}", dir.join("chromium-profile").display());
+    let shot = output_within(
+        Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .arg(&profile)
+            .arg(format!("--screenshot={}", png.display()))
+            .args(["--window-size=1200,2400", "--force-device-scale-factor=1"])
+            .arg(format!("file://{}", report.display())),
+        CHROMIUM_LIMIT,
+    );
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
     let (width, height, pixels) = rgb_pixels(&std::fs::read(&png).unwrap());
     assert_eq!((width, height), (1200, 2400));
     let colours: std::collections::BTreeSet<[u8; 3]> = pixels.iter().copied().collect();
@@ -258,12 +263,13 @@ fn screenshot_is_not_blank(dir: &Dir, report: &Path) {
     let blue = pixels.iter().filter(|p| near(p, [0x25, 0x63, 0xeb])).count();
     // One line across the load chart alone is ~1000 px; four 14x3 legend swatches are 168.
     assert!(blue > 800, "only {blue} blue pixels: the charts' lines are not drawn");
-    let dom = Command::new(chromium)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-        .arg(format!("file://{}", report.display()))
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
+    let dom = output_within(
+        Command::new(chromium)
+            .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+            .arg(&profile)
+            .arg(format!("file://{}", report.display())),
+        CHROMIUM_LIMIT,
+    );
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(dom.matches("<polyline").count() >= 8, "the browser's DOM lacks the charts");
 }
@@ -283,7 +289,7 @@ fn rgb_pixels(bytes: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
 }
 
 /// `ctl serve` on the test topology in the background: (child, kubeconfig, app URL).
-fn serve(dir: &Dir) -> (std::process::Child, PathBuf, String) {
+fn serve(dir: &Dir) -> (Guard, PathBuf, String) {
     let kubeconfig = dir.join("kubeconfig.yaml");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
         .args([
@@ -298,9 +304,24 @@ fn serve(dir: &Dir) -> (std::process::Child, PathBuf, String) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let child = Guard(child);
+    // Read on a thread so that a silent `ctl serve` fails the test instead of hanging it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let last = line.starts_with("kubeconfig:");
+            if tx.send(line).is_err() || last {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
     let mut app = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx.recv_timeout(left).expect("ctl serve printed its 5 lines in time");
         if let Some(url) = line.strip_prefix("app: ") {
             app = Some(url.to_string());
         }
@@ -360,13 +381,16 @@ fn ctrl_c_mid_campaign_stops_the_stressor_and_writes_every_file_as_interrupted()
         ),
     );
     let runs = dir.join("runs");
-    let child = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args(["campaign", scenario.to_str().unwrap(), "--runs", runs.to_str().unwrap(), "--quiet"])
-        .current_dir(&dir.path)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Guard(
+        Command::new(env!("CARGO_BIN_EXE_ctl"))
+            .args(["campaign", scenario.to_str().unwrap(), "--runs", runs.to_str().unwrap()])
+            .arg("--quiet")
+            .current_dir(&dir.path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     // Wait until the stressor runs in the pod, then interrupt the campaign.
     let deadline = Instant::now() + Duration::from_secs(30);
     let events = || {
@@ -380,9 +404,11 @@ fn ctrl_c_mid_campaign_stops_the_stressor_and_writes_every_file_as_interrupted()
         assert!(Instant::now() < deadline, "the stressor never started: {}", events());
         std::thread::sleep(Duration::from_millis(100));
     }
-    sigint(child.id());
-    let out = child.wait_with_output().unwrap();
-    assert_code(&out, 0);
+    sigint(child.0.id());
+    let status = child.wait_within(Duration::from_secs(30));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
     let run = run_folder(&runs);
     let read =
         |f: &str| std::fs::read_to_string(run.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
@@ -402,8 +428,8 @@ fn ctrl_c_mid_campaign_stops_the_stressor_and_writes_every_file_as_interrupted()
     assert!(read("report.html").contains("badge interrupted"));
     // From outside, after ctl has exited: no stressor is left in any pod.
     assert_eq!(leftover_stressors(&kubeconfig), 0);
-    sigint(server.id());
-    let _ = server.wait();
+    sigint(server.0.id());
+    server.wait_within(Duration::from_secs(15));
 }
 
 #[test]

@@ -384,7 +384,11 @@ fn bad_flags_are_usage_errors() {
         &["control", "--metrics", "graphite:x"][..],
         &["control", "--policy", "predictive"][..],
         &["control", "--interval", "0s"][..],
+        &["control", "--interval", "1ms"][..],
+        &["control", "--duration", "0"][..],
         &["control", "--deployment", "a", "--selector", "b=c"][..],
+        &["control", "--deployment", "nope", "--duration", "5s"][..],
+        &["control", "--selector", "a in (", "--duration", "5s"][..],
     ] {
         let o = util::ctl(&dir.path, args);
         util::assert_code(&o, 2);
@@ -540,38 +544,28 @@ fn slow_traces_in_the_window_are_anomalies_attributed_to_their_deployment() {
 #[test]
 fn sigterm_stops_ctl_control_with_every_file_flushed() {
     let dir = util::Dir::new("control-sigterm");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args(["control", "--interval", "1s", "--out", "out"])
-        .current_dir(&dir.path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    // Killed by the guard if the test fails before it stops (it would run forever).
+    let mut child = util::Guard(
+        Command::new(env!("CARGO_BIN_EXE_ctl"))
+            .args(["control", "--interval", "1s", "--out", "out"])
+            .current_dir(&dir.path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let csv = dir.join("out/control.csv");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count()) < 3 {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("no rows in time");
-        }
+        assert!(Instant::now() < deadline, "no rows in time");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap();
     assert!(kill.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("ctl control did not stop after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = child.wait_within(Duration::from_secs(15));
     let mut err = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    std::io::Read::read_to_string(child.0.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("stopping"), "{err}");
     let (header, rows) = util::csv_quoted(&dir.read("out/control.csv"));
@@ -580,4 +574,25 @@ fn sigterm_stops_ctl_control_with_every_file_flushed() {
     let last: serde_json::Value = serde_json::from_str(events.lines().last().unwrap()).unwrap();
     assert_eq!(last["kind"], "stop", "{events}");
     assert!(last["message"].as_str().unwrap().starts_with("stopped"), "{events}");
+}
+
+/// A Deployment that does not exist or a selector the API server cannot parse is the user's
+/// input (a usage error, exit 2), not a runtime failure.
+#[test]
+fn unknown_deployments_and_unparsable_selectors_are_usage_errors() {
+    let c = start_cluster();
+    let rt = runtime();
+    let _entered = rt.enter();
+    for targets in [
+        Targets::Names(vec!["nope".into()]),
+        Targets::Selector("a in (".into()),
+        Targets::Selector("%%%".into()),
+    ] {
+        let mut config = config(Mode::Observe);
+        config.targets = targets.clone();
+        let metrics = Box::new(ScrapeSource::new(&c.metrics_url()).unwrap());
+        let mut controller = controller(&c, config, metrics);
+        let err = rt.block_on(controller.resolve_targets()).unwrap_err();
+        assert!(matches!(err, ctl::control::ControlError::Config(_)), "{targets:?}: {err:?}");
+    }
 }

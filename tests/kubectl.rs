@@ -2,14 +2,21 @@
 //! `scale`, `top pods`, and `exec` of a stressor script and of an arbitrary command. Skipped
 //! with a notice when kubectl is missing, unless `CTL_REQUIRE_KUBECTL` is set (CI sets it).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+#[allow(dead_code)]
+mod util;
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ctl::emulator::topology;
 use ctl::emulator::{EmbeddedCluster, ServeOptions};
 
-const KUBECTL: &str = "/usr/bin/kubectl";
+/// Found on PATH, as .ci/run checks for it (`command -v kubectl`).
+const KUBECTL: &str = "kubectl";
+
+/// One kubectl command may take this long (it is killed and the test fails after).
+const KUBECTL_LIMIT: Duration = Duration::from_secs(60);
 
 struct Fixture {
     _cluster: EmbeddedCluster,
@@ -25,8 +32,14 @@ impl Drop for Fixture {
 
 /// The cluster and its kubeconfig, or `None` (after a notice) without kubectl.
 fn fixture(name: &str) -> Option<Fixture> {
-    if !Path::new(KUBECTL).exists() {
-        if std::env::var_os("CTL_REQUIRE_KUBECTL").is_some() {
+    let found = Command::new(KUBECTL)
+        .args(["version", "--client"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        if std::env::var("CTL_REQUIRE_KUBECTL").as_deref() == Ok("1") {
             panic!("{KUBECTL} is missing and CTL_REQUIRE_KUBECTL is set");
         }
         eprintln!("notice: {KUBECTL} is missing; skipping the kubectl test `{name}`");
@@ -49,15 +62,16 @@ fn fixture(name: &str) -> Option<Fixture> {
 impl Fixture {
     fn kubectl(&self, args: &[&str]) -> Output {
         // A private cache dir: discovery is cached per host:port, and HOME may be read-only.
-        Command::new(KUBECTL)
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.join("cache"))
-            .args(args)
-            .env("HOME", &self.dir)
-            .output()
-            .unwrap()
+        util::output_within(
+            Command::new(KUBECTL)
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .arg("--cache-dir")
+                .arg(self.dir.join("cache"))
+                .args(args)
+                .env("HOME", &self.dir),
+            KUBECTL_LIMIT,
+        )
     }
 
     /// stdout of a command that must succeed.

@@ -204,8 +204,9 @@ fn load_without_host_runs_against_the_embedded_cluster() {
     let (o, s) = load_embedded(&dir, &[]);
     let err = stderr(&o);
     assert!(err.contains("topology webapp") && err.contains("/metrics"), "{err}");
+    // Loose, as below: on a loaded CI machine the 2 s run may start late.
     let ok = s["responses_by_status"]["200"].as_u64().unwrap_or(0);
-    assert!(ok >= 150, "{s}");
+    assert!(ok >= 100, "{s}");
     assert_eq!(s["failures"], 0, "{s}");
     assert!(s["host"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{s}");
 

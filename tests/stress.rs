@@ -16,20 +16,28 @@ use stress_util::{
     pod_metrics, running_pods, start, until_event, until_started, with_webapp,
 };
 
-/// `container_cpu_usage_seconds_total` of `pod` from /metrics (a plain HTTP/1.0 GET).
-fn scraped_cpu_seconds(metrics_url: &str, pod: &str) -> f64 {
+/// `container_cpu_usage_seconds_total` of each of `pods` from one /metrics scrape (a plain
+/// HTTP/1.0 GET), and when it was taken (the middle of the request, so that a slow scrape on a
+/// loaded machine does not skew a rate).
+fn scraped_cpu_seconds(metrics_url: &str, pods: &[String]) -> (Instant, Vec<f64>) {
     let addr = metrics_url.trim_start_matches("http://").trim_end_matches("/metrics");
+    let sent = Instant::now();
     let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
     let mut text = String::new();
     s.read_to_string(&mut text).unwrap();
-    text.lines()
-        .filter(|l| {
-            l.starts_with("container_cpu_usage_seconds_total{")
-                && l.contains(&format!("pod=\"{pod}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    let taken = sent + sent.elapsed() / 2;
+    let seconds = |pod: &String| {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("container_cpu_usage_seconds_total{")
+                    && l.contains(&format!("pod=\"{pod}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (taken, pods.iter().map(seconds).collect())
 }
 
 #[test]
@@ -45,11 +53,11 @@ fn cpu_stress_reaches_the_requested_share_and_stops_cleanly() {
         cpu_reaches(&w.conn, &w.pods, 0.150).await;
         // /metrics counts the same CPU: its counter grows at 0.15 core-seconds per second.
         let metrics = w.cluster.metrics_url();
-        let rate_from = Instant::now();
-        let before: Vec<f64> = w.pods.iter().map(|p| scraped_cpu_seconds(&metrics, p)).collect();
+        let (from, before) = scraped_cpu_seconds(&metrics, &w.pods);
+        // The window the rate is measured over, not a wait for a condition.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let after: Vec<f64> = w.pods.iter().map(|p| scraped_cpu_seconds(&metrics, p)).collect();
-        let secs = rate_from.elapsed().as_secs_f64();
+        let (to, after) = scraped_cpu_seconds(&metrics, &w.pods);
+        let secs = (to - from).as_secs_f64();
         for (b, a) in before.iter().zip(&after) {
             let rate = (a - b) / secs;
             assert!(

@@ -9,11 +9,12 @@ mod util;
 mod stress_util;
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ctl::stress::{RunId, StressSpec, script};
 use stress_util::{SELECTOR, cpu_falls_back, leftover_stressors, runtime};
+use util::Guard;
 
 #[test]
 fn no_pod_matching_is_exit_2_naming_the_selector() {
@@ -55,30 +56,29 @@ fn bad_flags_are_exit_2_naming_the_flag() {
     }
 }
 
-/// A background process, killed (SIGKILL) on drop so a failing test leaves nothing behind.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `ctl serve --topology webapp` in the background and the kubeconfig it wrote.
-fn serve(dir: &util::Dir) -> (Reaped, std::path::PathBuf) {
+/// `ctl serve --topology webapp` in the background (killed on drop) and its kubeconfig.
+fn serve(dir: &util::Dir) -> (Guard, std::path::PathBuf) {
     let kubeconfig = dir.join("kubeconfig.yaml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ctl"))
-        .args(["serve", "--topology", "webapp", "--kubeconfig-out"])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = lines.any(|l| l.is_ok_and(|l| l.starts_with("kubeconfig:")));
+    let mut child = Guard(
+        Command::new(env!("CARGO_BIN_EXE_ctl"))
+            .args(["serve", "--topology", "webapp", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Read on a thread so that a silent `ctl serve` fails the test instead of hanging it.
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ready =
+            BufReader::new(stdout).lines().any(|l| l.is_ok_and(|l| l.starts_with("kubeconfig:")));
+        let _ = tx.send(ready);
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(30)).unwrap_or(false);
     assert!(ready, "ctl serve did not print its kubeconfig line");
-    (Reaped(child), kubeconfig)
+    (child, kubeconfig)
 }
 
 fn sigint(pid: u32) {
@@ -90,7 +90,7 @@ fn sigint_to_the_binary_leaves_no_stressor_running() {
     let dir = util::Dir::new("stress-sigint");
     let (mut server, kubeconfig) = serve(&dir);
     let events = dir.join("events.jsonl");
-    let mut stress = Reaped(
+    let mut stress = Guard(
         Command::new(env!("CARGO_BIN_EXE_ctl"))
             .args(["stress", "cpu", "--selector", SELECTOR, "--load", "20"])
             .args(["--duration", "0", "--refresh", "1s"])
@@ -114,7 +114,7 @@ fn sigint_to_the_binary_leaves_no_stressor_running() {
     }
     assert_eq!(started(), 3, "{}", std::fs::read_to_string(&events).unwrap_or_default());
     sigint(stress.0.id());
-    let status = stress.0.wait().unwrap();
+    let status = stress.wait_within(Duration::from_secs(30));
     let mut stderr = String::new();
     stress.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
     assert_eq!(status.code(), Some(0), "{stderr}");
@@ -131,7 +131,7 @@ fn sigint_to_the_binary_leaves_no_stressor_running() {
         cpu_falls_back(&conn).await;
     });
     sigint(server.0.id());
-    let _ = server.0.wait();
+    server.wait_within(Duration::from_secs(15));
 }
 
 #[test]
@@ -161,9 +161,12 @@ fn script_prints_the_exact_script_which_runs_under_sh() {
     assert_eq!(text, expected);
     assert!(text.starts_with("# ctl-stressor kind=cpu workers=2 load=40 ttl=1 run=abc\n"));
     let started = Instant::now();
-    let ran = Command::new("sh").arg("-c").arg(&text).output().unwrap();
+    let ran = util::output_within(Command::new("sh").arg("-c").arg(&text), Duration::from_secs(30));
     assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(util::stdout(&ran).starts_with("ctl-stressor cpu workers=2 load=40 ttl=1 pid="));
+    // It burns until its TTL, then ends on its own.
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(3), "{took:?}");
     let out = util::ctl(&dir.path, &["stress", "script", "memory", "--mb", "8", "--mode", "shm"]);
     util::assert_code(&out, 0);
     assert!(

@@ -7,8 +7,11 @@
 //! precision check is skipped with a notice when the machine starves a reference busy loop,
 //! unless CTL_REQUIRE_CPU_PRECISION=1 (`--nocapture` shows every attempt's numbers).
 
+#[allow(dead_code)]
+mod util;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -46,13 +49,52 @@ fn run_id(tag: &str) -> RunId {
     RunId::parse(&format!("t{}{tag}", std::process::id())).unwrap()
 }
 
-fn spawn(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Child {
+/// `shell -c script` with stdout and stderr piped.
+fn command(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Command {
     let mut cmd = Command::new(shell[0]);
     cmd.args(&shell[1..]).arg("-c").arg(script).stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("spawn shell")
+    cmd
+}
+
+fn spawn(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Child {
+    command(shell, script, env).spawn().expect("spawn shell")
+}
+
+/// Runs `script` to its end; the test fails (and the shell is killed) after 30 s.
+fn run_to_end(shell: &[&str], script: &str, env: &[(&str, &Path)]) -> Output {
+    util::output_within(&mut command(shell, script, env), Duration::from_secs(30))
+}
+
+/// Waits (30 s at most) for a spawned shell to exit and collects what it printed.
+fn finish(child: Child) -> Output {
+    let mut child = util::Guard(child);
+    let status = child.wait_within(Duration::from_secs(30));
+    let read = |pipe: Option<&mut dyn std::io::Read>| {
+        let mut bytes = Vec::new();
+        if let Some(pipe) = pipe {
+            pipe.read_to_end(&mut bytes).unwrap();
+        }
+        bytes
+    };
+    let stdout = read(child.0.stdout.as_mut().map(|p| p as &mut dyn std::io::Read));
+    let stderr = read(child.0.stderr.as_mut().map(|p| p as &mut dyn std::io::Read));
+    Output { status, stdout, stderr }
+}
+
+/// SIGKILLs every process of a run on drop (the workers outlive their shell by design), so a
+/// failing test leaves no stressor running.
+struct Reap<'a>(&'a RunId);
+
+impl Drop for Reap<'_> {
+    fn drop(&mut self) {
+        let pids: Vec<String> = marked(self.0).iter().map(u32::to_string).collect();
+        if !pids.is_empty() {
+            let _ = Command::new("kill").arg("-KILL").args(&pids).status();
+        }
+    }
 }
 
 /// The sum of two numeric fields (1-based, as in proc(5)) of a `stat` file, in seconds
@@ -134,7 +176,8 @@ fn cpu_seconds(shell: &[&str], workers: u32, load: u32, ttl: Duration) -> (f64, 
     let before = children_cpu();
     let started = Instant::now();
     let reference = reference_spinner(ttl);
-    let out = spawn(shell, &text, &[]).wait_with_output().unwrap();
+    let _reap = Reap(&run);
+    let out = run_to_end(shell, &text, &[]);
     let wall = started.elapsed();
     let offered = reference.join().unwrap();
     assert!(out.status.success(), "{shell:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -208,7 +251,9 @@ fn cpu_workers_end_at_the_ttl_after_the_parent_is_killed() {
     let _guard = serial();
     for shell in shells() {
         let run = run_id("kill");
-        let ttl = Duration::from_secs(2);
+        let _reap = Reap(&run);
+        // 3 s: a loaded machine still finds the workers running after the SIGKILL.
+        let ttl = Duration::from_secs(3);
         let text = script::stressor(&StressSpec::Cpu { workers: 2, load: 50 }, ttl, &run);
         let mut child = spawn(&shell, &text, &[]);
         let started = Instant::now();
@@ -274,13 +319,14 @@ fn memory_shm_leaves_no_file_after_int_or_term() {
         for (sig, code) in [("INT", 130), ("TERM", 143)] {
             let dir = ShmDir::new(sig);
             let run = run_id(&format!("shm{sig}"));
+            let _reap = Reap(&run);
             let child = dir.spawn(&shell, &shm_script(8, Duration::from_secs(30), &run));
             let written = wait_for(Duration::from_secs(5), || {
                 dir.files().iter().any(|f| std::fs::metadata(f).is_ok_and(|m| m.len() == 8 * MIB))
             });
             assert!(written, "{shell:?}: no 8 MiB file in {}", dir.0.display());
             signal(child.id(), sig);
-            let out = child.wait_with_output().unwrap();
+            let out = finish(child);
             assert_eq!(
                 out.status.code(),
                 Some(code),
@@ -304,7 +350,9 @@ fn memory_shm_watchdog_removes_the_file_at_the_ttl_after_a_sigkill() {
     for shell in shells() {
         let dir = ShmDir::new("kill");
         let run = run_id("shmkill");
-        let ttl = Duration::from_secs(2);
+        let _reap = Reap(&run);
+        // 3 s: a loaded machine still finds the file after the SIGKILL.
+        let ttl = Duration::from_secs(3);
         let mut child = dir.spawn(&shell, &shm_script(8, ttl, &run));
         assert!(wait_for(Duration::from_secs(5), || !dir.files().is_empty()), "{shell:?}: no file");
         child.kill().unwrap();
@@ -327,7 +375,7 @@ fn memory_shm_refuses_when_df_reports_too_little_space() {
         let dir = ShmDir::new("big");
         // More than any test machine's temp filesystem holds.
         let text = shm_script(1 << 30, Duration::from_secs(5), &run_id("big"));
-        let out = dir.spawn(&shell, &text).wait_with_output().unwrap();
+        let out = finish(dir.spawn(&shell, &text));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{shell:?}: {stderr}");
         assert!(stderr.contains("refused") && stderr.contains("MiB free"), "{shell:?}: {stderr}");
@@ -350,7 +398,9 @@ fn memory_anon_holds_the_mib_until_the_ttl_even_after_a_sigkill() {
     let _guard = serial();
     for shell in shells() {
         let run = run_id("anon");
-        let ttl = Duration::from_secs(2);
+        let _reap = Reap(&run);
+        // 3 s: a loaded machine still finds the memory held after the SIGKILL.
+        let ttl = Duration::from_secs(3);
         let text =
             script::stressor(&StressSpec::Memory { mb: 16, mode: MemoryMode::Anon }, ttl, &run);
         let mut child = spawn(&shell, &text, &[]);
@@ -379,20 +429,21 @@ fn sweep_kills_the_runs_stressors_and_only_them() {
     for shell in shells() {
         let run = run_id("sweep");
         let other = run_id("other");
+        let (_reap, _reap_other) = (Reap(&run), Reap(&other));
         let ttl = Duration::from_secs(30);
-        let mut mine = spawn(
+        let mine = spawn(
             &shell,
             &script::stressor(&StressSpec::Cpu { workers: 2, load: 10 }, ttl, &run),
             &[],
         );
-        let mut theirs = spawn(
+        let theirs = spawn(
             &shell,
             &script::stressor(&StressSpec::Cpu { workers: 1, load: 10 }, ttl, &other),
             &[],
         );
         assert!(wait_for(Duration::from_secs(2), || marked(&run).len() >= 3
             && marked(&other).len() >= 2));
-        let out = spawn(&shell, &script::sweep(Some(&run)), &[]).wait_with_output().unwrap();
+        let out = run_to_end(&shell, &script::sweep(Some(&run)), &[]);
         let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         let killed: u32 = said.strip_prefix("killed ").and_then(|n| n.parse().ok()).unwrap_or(0);
         assert!(out.status.success() && killed >= 3, "{shell:?}: {said}");
@@ -401,13 +452,16 @@ fn sweep_kills_the_runs_stressors_and_only_them() {
             "{shell:?}: {:?}",
             marked(&run)
         );
-        mine.wait().unwrap();
+        finish(mine);
         assert!(marked(&other).len() >= 2, "{shell:?}: the other run was swept too");
-        // A sweep without a run id takes every ctl stressor.
-        let out = spawn(&shell, &script::sweep(None), &[]).wait_with_output().unwrap();
-        assert!(String::from_utf8_lossy(&out.stdout).starts_with("killed "), "{shell:?}");
+        // Not a sweep without a run id: on this host it would kill every ctl stressor of other
+        // test processes too. The run-less sweep is exercised in the emulated pods (kube_api).
+        let out = run_to_end(&shell, &script::sweep(Some(&other)), &[]);
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let killed: u32 = said.strip_prefix("killed ").and_then(|n| n.parse().ok()).unwrap_or(0);
+        assert!(out.status.success() && killed >= 2, "{shell:?}: {said}");
         assert!(wait_for(Duration::from_secs(2), || marked(&other).is_empty()), "{shell:?}");
-        theirs.wait().unwrap();
+        finish(theirs);
     }
 }
 
@@ -420,7 +474,7 @@ fn cleanup_removes_only_the_runs_files() {
         std::fs::write(dir.0.join(format!("ctl-stress-{run}-1")), b"x").unwrap();
         std::fs::write(dir.0.join(format!("ctl-stress-{run}-2")), b"x").unwrap();
         std::fs::write(dir.0.join("ctl-stress-otherrun-3"), b"x").unwrap();
-        let out = dir.spawn(&shell, &script::cleanup(&run)).wait_with_output().unwrap();
+        let out = run_to_end(&shell, &script::cleanup(&run), &[("CTL_SHM_DIR", &dir.0)]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "removed 2", "{shell:?}");
         assert_eq!(dir.files(), vec![dir.0.join("ctl-stress-otherrun-3")]);
     }
@@ -430,13 +484,9 @@ fn cleanup_removes_only_the_runs_files() {
 fn preflight_reports_ok_or_what_is_missing() {
     let _guard = serial();
     for shell in shells() {
-        let out = spawn(&shell, &script::preflight(&["sh", "dd", "sleep", "rm", "df"]), &[])
-            .wait_with_output()
-            .unwrap();
+        let out = run_to_end(&shell, &script::preflight(&["sh", "dd", "sleep", "rm", "df"]), &[]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{shell:?}");
-        let out = spawn(&shell, &script::preflight(&["sh", "no-such-tool-ctl"]), &[])
-            .wait_with_output()
-            .unwrap();
+        let out = run_to_end(&shell, &script::preflight(&["sh", "no-such-tool-ctl"]), &[]);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim(),
             "missing: no-such-tool-ctl",

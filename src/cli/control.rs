@@ -143,8 +143,14 @@ fn config(args: &ControlArgs, namespace: &str) -> anyhow::Result<ControlConfig> 
         ModeArg::Act => Mode::Act,
         ModeArg::Compare => Mode::Compare,
     };
-    if args.interval.is_zero() {
-        return Err(UsageError::boxed("--interval: must be above 0"));
+    // As a campaign's control.interval: the loop must observe something between two steps.
+    if args.interval < Duration::from_millis(200) {
+        return Err(UsageError::boxed("--interval: expected at least 200ms"));
+    }
+    if args.duration.is_some_and(|d| d.is_zero()) {
+        return Err(UsageError::boxed(
+            "--duration: expected above 0 (without --duration: until Ctrl-C)",
+        ));
     }
     c.interval = args.interval;
     c.duration = args.duration;

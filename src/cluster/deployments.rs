@@ -47,22 +47,39 @@ pub fn selector_string(selector: &LabelSelector) -> Result<String, String> {
     Ok(s.to_string())
 }
 
+/// A lookup that failed: refused for what the user asked (a name that does not exist, a
+/// selector the server cannot parse), or the API failing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LookupError {
+    #[error("{0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
 /// Deployments in `namespace`, all or those matching the label `selector`.
 pub async fn list_deployments(
     conn: &Connection,
     namespace: &str,
     selector: Option<&str>,
-) -> Result<Vec<DeploymentInfo>, ApiError> {
+) -> Result<Vec<DeploymentInfo>, LookupError> {
     let api: kube::Api<Deployment> = kube::Api::namespaced(conn.client.clone(), namespace);
     let mut params = ListParams::default();
     if let Some(s) = selector {
         params = params.labels(s);
     }
-    let list = api
-        .list(&params)
-        .await
-        .map_err(|e| ApiError(format!("list deployments in {namespace}: {e}")))?;
-    list.items.iter().map(deployment_info).collect()
+    let list = api.list(&params).await.map_err(|e| match e {
+        // 400: the server cannot parse the selector, the user's input.
+        kube::Error::Api(status) if status.code == 400 && selector.is_some() => {
+            LookupError::Rejected(format!(
+                "the API server rejects the label selector '{}': {}",
+                selector.unwrap_or_default(),
+                status.message
+            ))
+        }
+        e => ApiError(format!("list deployments in {namespace}: {e}")).into(),
+    })?;
+    Ok(list.items.iter().map(deployment_info).collect::<Result<_, _>>()?)
 }
 
 /// One Deployment by name.
@@ -70,13 +87,15 @@ pub async fn get_deployment(
     conn: &Connection,
     namespace: &str,
     name: &str,
-) -> Result<DeploymentInfo, ApiError> {
+) -> Result<DeploymentInfo, LookupError> {
     let api: kube::Api<Deployment> = kube::Api::namespaced(conn.client.clone(), namespace);
-    let d = api
-        .get(name)
-        .await
-        .map_err(|e| ApiError(format!("get deployment {name} in {namespace}: {e}")))?;
-    deployment_info(&d)
+    let d = api.get(name).await.map_err(|e| match e {
+        kube::Error::Api(status) if status.code == 404 => {
+            LookupError::Rejected(format!("deployment {name} not found in namespace {namespace}"))
+        }
+        e => ApiError(format!("get deployment {name} in {namespace}: {e}")).into(),
+    })?;
+    Ok(deployment_info(&d)?)
 }
 
 fn deployment_info(d: &Deployment) -> Result<DeploymentInfo, ApiError> {

@@ -113,13 +113,13 @@ impl Controller {
 
     /// Times a Kubernetes API call, so the step can report its own overhead without it, and
     /// bounds it: kube's client waits up to 295 s for an answer, far past any interval.
-    async fn timed<T>(
+    async fn timed<T, E: From<ApiError>>(
         &mut self,
-        f: impl std::future::Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
+        f: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let start = Instant::now();
         let out = tokio::time::timeout(CALL_TIMEOUT, f).await.unwrap_or_else(|_| {
-            Err(ApiError(format!("the Kubernetes API did not answer in {CALL_TIMEOUT:?}")))
+            Err(ApiError(format!("the Kubernetes API did not answer in {CALL_TIMEOUT:?}")).into())
         });
         self.io += start.elapsed();
         out
@@ -141,7 +141,7 @@ impl Controller {
                     let d = self
                         .timed(deployments::get_deployment(&conn, &ns, &name))
                         .await
-                        .map_err(ControlError::Kubernetes)?;
+                        .map_err(lookup_error)?;
                     out.push((name, d.selector));
                 }
                 out
@@ -149,14 +149,14 @@ impl Controller {
             Targets::Selector(s) => self
                 .timed(deployments::list_deployments(&conn, &ns, Some(&s)))
                 .await
-                .map_err(ControlError::Kubernetes)?
+                .map_err(lookup_error)?
                 .into_iter()
                 .map(|d| (d.name, d.selector))
                 .collect(),
             Targets::All => self
                 .timed(deployments::list_deployments(&conn, &ns, None))
                 .await
-                .map_err(ControlError::Kubernetes)?
+                .map_err(lookup_error)?
                 .into_iter()
                 .map(|d| (d.name, d.selector))
                 .collect(),
@@ -495,5 +495,14 @@ fn action(current: u32, desired: u32) -> &'static str {
         std::cmp::Ordering::Greater => "scale_up",
         std::cmp::Ordering::Less => "scale_down",
         std::cmp::Ordering::Equal => "no_change",
+    }
+}
+
+/// A target the server refuses (no such Deployment, a selector it cannot parse) is the user's
+/// input (exit 2); the API failing is a runtime failure.
+fn lookup_error(e: deployments::LookupError) -> ControlError {
+    match e {
+        deployments::LookupError::Rejected(m) => ControlError::Config(m),
+        deployments::LookupError::Api(e) => ControlError::Kubernetes(e),
     }
 }

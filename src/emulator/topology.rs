@@ -236,7 +236,16 @@ pub fn parse(text: &str, file: &str) -> Result<Topology, TopologyError> {
             },
             None => TopologyError::Syntax { file: file.to_string(), message: error.to_string() },
         })?;
-    config.validate(file)
+    // Checks across fields come after serde_yaml, which knows no location for them: find the
+    // key in the text so these errors name file:line:column too.
+    config.validate(file).map_err(|e| match e {
+        TopologyError::Invalid { file, path, message } => {
+            use crate::experiment::yaml_pos;
+            let (line, column) = yaml_pos::locate(text, &yaml_pos::path(&path));
+            TopologyError::Parse { file, line, column, message: format!("{path}: {message}") }
+        }
+        other => other,
+    })
 }
 
 fn strip_location(message: &str) -> String {

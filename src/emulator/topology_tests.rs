@@ -101,13 +101,14 @@ fn syntax_and_value_errors_name_line_and_column() {
 #[test]
 fn semantic_errors_name_the_field_path() {
     let message = error(&MINIMAL.replace("service: b", "service: c"));
-    assert_eq!(message, "t.yaml: services[0].calls[0].service: unknown service `c`");
+    // Located at the call (a flow mapping: one line), the deepest the scanner follows.
+    assert_eq!(message, "t.yaml:11:9: services[0].calls[0].service: unknown service `c`");
     let message = error(&MINIMAL.replace("probability: 0.5", "probability: 1.5"));
     assert!(message.contains("services[0].calls[0].probability"), "{message}");
     let message = error(&MINIMAL.replace("request: 100m, limit: 500m", "request: 1, limit: 500m"));
     assert!(message.contains("services[1].cpu.request"), "{message}");
     let message = error(&MINIMAL.replace("entry: a", "entry: z"));
-    assert!(message.contains("entry: unknown service `z`"), "{message}");
+    assert_eq!(message, "t.yaml:2:1: entry: unknown service `z`");
     let message = error(&MINIMAL.replace("path: /}", "path: /, operation: nope}"));
     assert!(message.contains("routes[0].operation"), "{message}");
 }

@@ -16,7 +16,7 @@ pub mod scenario;
 mod sinks;
 pub mod summary;
 pub mod timeline;
-mod yaml_pos;
+pub(crate) mod yaml_pos;
 
 pub use resolve::{Campaign, LoadParts};
 pub use scenario::Scenario;

@@ -35,10 +35,17 @@ pub struct LoadParts {
 /// The largest user pool or in-flight limit a scenario may ask for (as `ctl load`).
 const MAX_POOL: usize = 100_000;
 
+/// The largest scenario file read (the shipped ones are a few KiB).
+const MAX_SCENARIO_BYTES: u64 = 4 << 20;
+
 /// Reads, parses and checks the scenario at `path`.
 pub fn load(path: &str) -> Result<Campaign, ScenarioError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ScenarioError::Read { path: path.to_string(), source })?;
+    let read_error = |source| ScenarioError::Read { path: path.to_string(), source };
+    // Bounded, so `/dev/zero` is an error rather than a read that never ends.
+    let bytes = crate::shape::read_bounded(path, MAX_SCENARIO_BYTES).map_err(read_error)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read_error(std::io::Error::new(std::io::ErrorKind::InvalidData, e.utf8_error()))
+    })?;
     resolve(path, &text)
 }
 

@@ -24,7 +24,7 @@ pub use arrivals::{ArrivalProcess, ArrivalSchedule};
 pub use parse::{
     KINDS, ShapeError, ShapeSpec, TraceOptions, parse_bounded_duration, parse_duration,
 };
-pub use trace_csv::{BUILTIN_NAMES, TraceFile, builtin_trace, load_trace_file};
+pub use trace_csv::{BUILTIN_NAMES, TraceFile, builtin_trace, load_trace_file, read_bounded};
 
 /// What every kind provides; `Shape` sanitises the results.
 trait Profile {

@@ -35,7 +35,7 @@ pub fn builtin_trace(name: &str) -> Option<&'static str> {
 /// `path` is a bare name or starts with `workloads/`, the built-in copy of that name.
 pub fn load_trace_file(path: &str) -> Result<TraceFile, ShapeError> {
     let read_error = |reason: String| ShapeError::Read { path: path.to_string(), reason };
-    match std::fs::read(path) {
+    match read_bounded(path, MAX_TRACE_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Ok(TraceFile { name: path.to_string(), text: Cow::Owned(text) }),
             Err(e) => {
@@ -64,6 +64,24 @@ pub fn load_trace_file(path: &str) -> Result<TraceFile, ShapeError> {
         }
         Err(e) => Err(read_error(e.to_string())),
     }
+}
+
+/// The largest trace file read (the shipped twitter.csv is 64 KiB): a bound so that a path
+/// like `/dev/zero` is an error instead of a read that never ends.
+pub const MAX_TRACE_BYTES: u64 = 64 << 20;
+
+/// Reads at most `max` bytes of `path`; more is an `InvalidData` error.
+pub fn read_bounded(path: &str, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {} MiB", max >> 20),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Parsed rows: either one value per row (`times` is None) or `t,value` knots.
@@ -189,4 +207,25 @@ fn value(name: &str, line: usize, (column, text): (usize, &str)) -> Result<f64, 
         expected: expected.to_string(),
         found: quoted(text),
     })
+}
+
+#[cfg(test)]
+mod bounded_tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_bounded_so_an_endless_file_is_an_error() {
+        let path = std::env::temp_dir().join(format!("ctl-bounded-{}.csv", std::process::id()));
+        std::fs::write(&path, "1\n2\n").unwrap();
+        let p = path.to_str().unwrap();
+        assert_eq!(read_bounded(p, 4).unwrap(), b"1\n2\n");
+        let err = read_bounded(p, 3).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        std::fs::remove_file(&path).unwrap();
+        // An endless device ends at the bound instead of growing memory forever.
+        if std::path::Path::new("/dev/zero").exists() {
+            let err = load_trace_file("/dev/zero").map(|_| ()).unwrap_err();
+            assert!(err.to_string().contains("larger than 64 MiB"), "{err}");
+        }
+    }
 }

@@ -2,8 +2,14 @@
 
 pub mod prometheus;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long one `ctl` invocation may run before the test kills it and fails: generous for a
+/// loaded 2-core CI machine, but a hung binary fails the test instead of hanging the suite.
+pub const CTL_LIMIT: Duration = Duration::from_secs(180);
 
 /// A scratch directory, removed on drop.
 pub struct Dir {
@@ -39,9 +45,62 @@ impl Drop for Dir {
     }
 }
 
-/// `ctl` with `args`, run in `dir`.
+/// `ctl` with `args`, run in `dir`, killed (and the test failed) after [`CTL_LIMIT`].
 pub fn ctl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ctl")).args(args).current_dir(dir).output().expect("run ctl")
+    output_within(Command::new(env!("CARGO_BIN_EXE_ctl")).args(args).current_dir(dir), CTL_LIMIT)
+}
+
+/// A child process killed (SIGKILL) and reaped on drop, so a failing test leaves nothing running.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Guard {
+    /// Waits for the exit status, panicking (the drop then kills the process) after `limit`.
+    pub fn wait_within(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.0.try_wait().expect("wait for the child") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {} still running after {limit:?}",
+                self.0.id()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Like `Command::output`, but the process is killed and the test fails after `limit`.
+pub fn output_within(command: &mut Command, limit: Duration) -> Output {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {command:?}: {e}"));
+    let mut guard = Guard(child);
+    // Drained on threads so that a chatty child never blocks on a full pipe.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(guard.0.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(guard.0.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let status = guard.wait_within(limit);
+    Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -28,10 +28,14 @@ impl LabelSelector {
             ))
         };
         let mut requirements = Vec::new();
+        if text.trim().is_empty() {
+            return Ok(Self(requirements));
+        }
         for part in split_top_level(text) {
             let part = part.trim();
+            // As the API server: `a,,b` and a trailing comma are errors, not empty terms.
             if part.is_empty() {
-                continue;
+                return Err(invalid(part));
             }
             let requirement = if let Some(key) = part.strip_prefix('!') {
                 Requirement::NotExists(key.trim().to_owned())
@@ -56,7 +60,18 @@ impl LabelSelector {
                 | Requirement::Exists(k)
                 | Requirement::NotExists(k) => k,
             };
-            if key.is_empty() || key.contains(char::is_whitespace) {
+            let values: &[String] = match &requirement {
+                Requirement::Equals(_, v) | Requirement::NotEquals(_, v) => std::slice::from_ref(v),
+                Requirement::In(_, vs) | Requirement::NotIn(_, vs) => vs,
+                Requirement::Exists(_) | Requirement::NotExists(_) => &[],
+            };
+            let set = matches!(requirement, Requirement::In(..) | Requirement::NotIn(..));
+            // Keys and values as Kubernetes labels allow them, so `%%%` or `a==b==c` is an
+            // error here as on a real API server instead of a selector that matches nothing.
+            if !valid_key(key)
+                || !values.iter().all(|v| valid_value(v))
+                || (set && values.iter().any(String::is_empty))
+            {
                 return Err(invalid(part));
             }
             requirements.push(requirement);
@@ -77,6 +92,26 @@ impl LabelSelector {
             Requirement::NotExists(k) => label(k).is_none(),
         })
     }
+}
+
+/// A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters.
+fn valid_key(key: &str) -> bool {
+    let (prefix, name) = key.rsplit_once('/').unwrap_or(("", key));
+    let prefix_ok = !key.contains('/')
+        || (!prefix.is_empty()
+            && prefix.len() <= 253
+            && prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    prefix_ok && !name.is_empty() && valid_value(name)
+}
+
+/// A label value: empty, or at most 63 of `A-Za-z0-9-_.` starting and ending alphanumeric.
+fn valid_value(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    value.is_empty()
+        || (bytes.len() <= 63
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+            && bytes[0].is_ascii_alphanumeric()
+            && bytes[bytes.len() - 1].is_ascii_alphanumeric())
 }
 
 /// Splits on commas outside parentheses.
@@ -193,6 +228,20 @@ mod tests {
         assert!(sel("").matches(&front));
         assert!(LabelSelector::parse("app in frontend").is_err());
         assert!(LabelSelector::parse("a b").is_err());
+    }
+
+    #[test]
+    fn malformed_label_selectors_are_rejected_as_kubernetes_does() {
+        for bad in
+            ["%%%", "a==b==c", "a notin ()", "a in (x,)", ",,,", "app=x,", "a in (", "!", "-a"]
+        {
+            assert!(LabelSelector::parse(bad).is_err(), "{bad} should be rejected");
+        }
+        for good in
+            ["", "  ", "example.com/app=web", "a=", "a in (x, y-z)", "app.kubernetes.io/name"]
+        {
+            assert!(LabelSelector::parse(good).is_ok(), "{good} should parse");
+        }
     }
 
     #[test]

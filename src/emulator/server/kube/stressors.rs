@@ -25,6 +25,9 @@ pub const EXIT_OOM: i32 = 137;
 pub const EXIT_TERM: i32 = 143;
 /// The command cannot run in an emulated pod.
 pub const EXIT_NOT_EXECUTABLE: i32 = 126;
+/// The longest TTL, in seconds: ctl's own bound on a run (366 days). Without it `ttl=1e300`
+/// starts a stressor that never ends.
+pub const MAX_TTL: f64 = 366.0 * 86_400.0;
 /// A stressor line that does not follow the contract.
 pub const EXIT_USAGE: i32 = 2;
 
@@ -103,10 +106,11 @@ fn parse_keys(keys: &HashMap<&str, &str>) -> Result<Command, String> {
         let text = keys.get("ttl").ok_or("ttl= is required (seconds, e.g. ttl=180s)")?;
         let number = text.strip_suffix('s').unwrap_or(text);
         match number.parse::<f64>() {
-            Ok(ttl) if ttl.is_finite() && ttl > 0.0 => Ok(ttl),
-            _ => {
-                Err(format!("ttl=`{text}` must be a positive number of seconds, e.g. 180 or 180s"))
-            }
+            Ok(ttl) if ttl.is_finite() && ttl > 0.0 && ttl <= MAX_TTL => Ok(ttl),
+            _ => Err(format!(
+                "ttl=`{text}` must be a positive number of seconds up to {MAX_TTL} (366 days), \
+                 e.g. 180 or 180s"
+            )),
         }
     };
     match keys.get("kind").copied() {
@@ -427,6 +431,10 @@ mod tests {
         let cpu =
             parse(&argv("# ctl-stressor kind=cpu workers=2 load=50 ttl=30s run=r1 x=y\nbody"));
         assert_eq!(cpu, Command::Cpu { workers: 2, load: 50, ttl: 30.0, run: Some("r1".into()) });
+        assert!(matches!(
+            parse(&argv("# ctl-stressor kind=cpu ttl=31622400s")),
+            Command::Cpu { ttl: 31_622_400.0, .. }
+        ));
         let defaults = parse(&argv("# ctl-stressor kind=cpu ttl=1.5"));
         assert_eq!(defaults, Command::Cpu { workers: 1, load: 100, ttl: 1.5, run: None });
         let memory = parse(&argv("# ctl-stressor kind=memory mb=64 mode=shm ttl=10 run=a_b-1"));
@@ -449,6 +457,10 @@ mod tests {
         for bad in [
             "# ctl-stressor kind=cpu",
             "# ctl-stressor kind=cpu ttl=0",
+            "# ctl-stressor kind=cpu ttl=1e300",
+            "# ctl-stressor kind=cpu ttl=31622401",
+            "# ctl-stressor kind=cpu ttl=nan",
+            "# ctl-stressor kind=cpu ttl=-1",
             "# ctl-stressor kind=cpu ttl=5 load=101",
             "# ctl-stressor kind=cpu ttl=5 workers=0",
             "# ctl-stressor kind=memory ttl=5",
