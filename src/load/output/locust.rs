@@ -403,7 +403,7 @@ fn history_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::output::test_util::{keys, second, seconds, temp_dir};
+    use crate::load::output::test_util::{TempDir, keys, second, seconds, temp_dir};
     use crate::load::stats::RunTotals;
 
     /// Minimal RFC 4180 reader (quotes, doubled quotes, CRLF), enough to read our files back.
@@ -436,7 +436,8 @@ mod tests {
     }
 
     /// Feeds the fixture seconds like the engine does, then finishes.
-    fn run(test: &str, full_history: bool) -> (LocustCsvWriter, RunTotals) {
+    /// The directory is returned so the files live as long as the test needs them.
+    fn run(test: &str, full_history: bool) -> (TempDir, LocustCsvWriter, RunTotals) {
         let dir = temp_dir(test);
         let prefix = dir.join("run").to_string_lossy().into_owned();
         let mut w = LocustCsvWriter::create(&prefix, full_history).expect("create");
@@ -447,7 +448,7 @@ mod tests {
         }
         w.finish(&t).expect("finish");
         w.finish(&t).expect("finish is idempotent");
-        (w, t)
+        (dir, w, t)
     }
 
     #[test]
@@ -474,7 +475,7 @@ mod tests {
 
     #[test]
     fn stats_csv_round_trip() {
-        let (w, _) = run("locust-stats", false);
+        let (_dir, w, _) = run("locust-stats", false);
         let rows = parse_csv(&read(w.paths()[0]));
         assert_eq!(rows.len(), 4, "header, /hotels, /reserve, Aggregated; /never is left out");
         assert!(rows.iter().all(|r| r.len() == 22));
@@ -534,7 +535,7 @@ mod tests {
 
     #[test]
     fn history_cumulative_without_full_history() {
-        let (w, _) = run("locust-history", false);
+        let (_dir, w, _) = run("locust-history", false);
         let rows = parse_csv(&read(w.paths()[1]));
         assert_eq!(rows.len(), 3, "header + one Aggregated row per second");
         assert_eq!(rows[1][..6], ["1700000001", "3", "", "Aggregated", "2.000000", "0.000000"]);
@@ -546,7 +547,7 @@ mod tests {
 
     #[test]
     fn history_with_full_history_uses_window() {
-        let (w, _) = run("locust-full-history", true);
+        let (_dir, w, _) = run("locust-full-history", true);
         let rows = parse_csv(&read(w.paths()[1]));
         let names: Vec<&str> = rows[1..].iter().map(|r| r[3].as_str()).collect();
         assert_eq!(
@@ -596,7 +597,7 @@ assert list(e.columns) == ["Count", "Message", "Traceback", "Nodes"] and len(e) 
             eprintln!("skipped: python3 with pandas not available");
             return;
         }
-        let (w, _) = run("locust-pandas", true);
+        let (_dir, w, _) = run("locust-pandas", true);
         let out = Command::new("python3")
             .arg("-c")
             .arg(PANDAS_CHECK)

@@ -86,12 +86,27 @@ pub(crate) mod test_util {
     use std::collections::BTreeMap;
     use std::path::PathBuf;
 
-    /// A fresh, empty directory for one test (no tempfile crate: keep dev-deps at zero).
-    pub fn temp_dir(test: &str) -> PathBuf {
+    /// A fresh, empty directory for one test, removed when dropped (no tempfile crate).
+    pub struct TempDir(PathBuf);
+
+    impl std::ops::Deref for TempDir {
+        type Target = std::path::Path;
+        fn deref(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    pub fn temp_dir(test: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!("ctl-output-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create temp dir");
-        dir
+        TempDir(dir)
     }
 
     pub fn keys() -> Vec<RequestKey> {
