@@ -45,7 +45,7 @@ fn scenario_errors_exit_2_naming_file_line_and_column() {
     // The valid base passes, so each case below fails for its own reason only.
     let ok = dir.write("ok.yaml", VALID);
     assert_code(&ctl_at_repo(&["campaign", ok.to_str().unwrap(), "--dry-run"]), 0);
-    let cases: [(&str, &str, &str); 10] = [
+    let cases: [(&str, &str, &str); 11] = [
         // Unknown key (serde's own location).
         (
             "load:\n  shape: const:5\n",
@@ -89,6 +89,12 @@ fn scenario_errors_exit_2_naming_file_line_and_column() {
             "phases:\n",
             "stress:\n  - kind: cpu\n    selector: app=webapp\n    mb: 10\n    start: 1s\nphases:\n",
             ":12:5: stress[0].mb: does not apply to cpu stress",
+        ),
+        // An empty container name (it stressed nothing, silently).
+        (
+            "phases:\n",
+            "stress:\n  - kind: cpu\n    selector: app=webapp\n    container: ''\n    start: 1s\nphases:\n",
+            ":12:5: stress[0].container: expected a container name",
         ),
         // A policy that scales on requests with a source that has none (metrics-server).
         ("policy: hpa", "policy: kpa", ":6:1: control: the kpa policy needs request metrics"),

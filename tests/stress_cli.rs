@@ -44,6 +44,7 @@ fn bad_flags_are_exit_2_naming_the_flag() {
         (SELECTOR, &["--load", "101"][..], "--load: expected 1 to 100"),
         (SELECTOR, &["--duration", "500ms"][..], "--duration and --max-duration: expected at"),
         (SELECTOR, &["--max-pods", "0"][..], "--max-pods: expected at least 1"),
+        (SELECTOR, &["--container", ""][..], "--container: expected a container name"),
         (SELECTOR, &["--refresh", "10ms"][..], "--refresh: expected at least 100ms"),
         (SELECTOR, &["--events", missing][..], "--events: cannot create"),
         ("app in (webapp", &[][..], "--selector: the API server rejects the label selector"),

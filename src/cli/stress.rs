@@ -199,6 +199,10 @@ fn stress(spec: StressSpec, flags: RunFlags) -> anyhow::Result<i32> {
     if flags.max_pods == Some(0) {
         return Err(UsageError::boxed("--max-pods: expected at least 1"));
     }
+    // An empty name silently stressed nothing (every pod "found", no exec ran).
+    if flags.container.as_deref().is_some_and(|c| c.trim().is_empty()) {
+        return Err(UsageError::boxed("--container: expected a container name, found ''"));
+    }
     let mut events_file = match &flags.events {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| {
             UsageError::boxed(format!("--events: cannot create {}: {e}", path.display()))

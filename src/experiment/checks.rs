@@ -65,6 +65,9 @@ impl Checker<'_> {
             if a.max_pods == Some(0) {
                 return Err(self.err(&at("max_pods"), "expected at least 1"));
             }
+            if a.container.as_deref().is_some_and(|c| c.trim().is_empty()) {
+                return Err(self.err(&at("container"), "expected a container name, found ''"));
+            }
             if a.refresh.is_some_and(|r| r.0 < Duration::from_secs(1)) {
                 return Err(self.err(&at("refresh"), "expected at least 1s"));
             }

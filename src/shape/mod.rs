@@ -93,9 +93,14 @@ impl Shape {
     }
 }
 
-/// Loads are finite and non-negative (a negative `--shift` can push scaled values below 0).
+/// The largest load a shape yields (users, or req/s). Without a bound `const:1e30` made the
+/// rate pacer's inter-arrival gap vanish below f64 resolution: a busy loop that never ended.
+pub const MAX_LOAD: f64 = 1e6;
+
+/// Loads are finite, non-negative (a negative `--shift` can push scaled values below 0) and
+/// at most [`MAX_LOAD`].
 fn sanitize(v: f64) -> f64 {
-    if v.is_finite() && v > 0.0 { v } else { 0.0 }
+    if v.is_finite() && v > 0.0 { v.min(MAX_LOAD) } else { 0.0 }
 }
 
 /// Seconds in humantime form without spaces (`90` -> `1m30s`), which `--shape` parses back.

@@ -6,6 +6,14 @@ use super::*;
 // ---------------------------------------------------------------- inline kinds
 
 #[test]
+fn huge_loads_are_capped_so_the_pacer_can_advance() {
+    let s = shape("const:1e30", None);
+    assert_eq!(s.value_at(0.0), 1e6);
+    assert_eq!(s.max_value(10.0), 1e6);
+    assert_eq!(crate::shape::Shape::constant(f64::MAX).value_at(1.0), 1e6);
+}
+
+#[test]
 fn const_shape() {
     for arg in ["const:50", "const:value=50", " const: 50 "] {
         let s = shape(arg, None);
