@@ -203,8 +203,7 @@ impl LiveCluster {
     /// Records that pods or deployments changed (for watches and resourceVersion) and wakes
     /// the driver, which may have new events to plan for.
     pub fn changed(&self, state: &mut LiveState) {
-        state.generation += 1;
-        self.shared.generation_tx.send_replace(state.generation);
+        self.shared.bump_generation(state);
         self.shared.wake.notify_one();
     }
 
@@ -263,9 +262,15 @@ impl Shared {
             }
         }
         if changed {
-            state.generation += 1;
-            self.generation_tx.send_replace(state.generation);
+            self.bump_generation(state);
         }
+    }
+
+    /// Pods or deployments changed: a new resourceVersion for the Kubernetes view and its
+    /// watches.
+    fn bump_generation(&self, state: &mut LiveState) {
+        state.generation += 1;
+        self.generation_tx.send_replace(state.generation);
     }
 }
 
