@@ -11,5 +11,6 @@ pub mod recorder;
 pub mod stats;
 pub mod think;
 
+pub use driver::unix_now;
 pub use engine::{LoadError, LoadPlan, Model, RunOutcome, SecondSink, run};
 pub use think::ThinkTime;

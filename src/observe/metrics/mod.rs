@@ -138,12 +138,8 @@ pub(crate) fn usable(v: f64) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
-/// Seconds since the Unix epoch now.
-pub(crate) fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
+/// Seconds since the Unix epoch now (the load engine's clock, so every file agrees).
+pub(crate) use crate::load::unix_now;
 
 /// How long one HTTP call of a source may take.
 pub(crate) const HTTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
