@@ -206,5 +206,10 @@ mod tests {
             "matchLabels": {"app": "web"}}))
         .unwrap();
         assert_eq!(selector_string(&sel).unwrap(), "app=web");
+        let sel: LabelSelector = serde_json::from_str(
+            r#"{"matchLabels":{"app":"web","tier":"fe"},"matchExpressions":[{"key":"env","operator":"In","values":["a","b"]},{"key":"canary","operator":"DoesNotExist"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(selector_string(&sel).unwrap(), "app=web,tier=fe,env in (a,b),!canary");
     }
 }

@@ -2,11 +2,8 @@
 //! `app.kubernetes.io/name=webapp`) or by `deployment/NAME` (the Deployment's own selector).
 //! Pods are keyed by UID, not name.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::Api;
 use kube::api::ListParams;
 
@@ -115,35 +112,14 @@ pub async fn selector(
                 namespace: namespace.to_owned(),
             })?;
             let selector = deployment.spec.selector;
-            let text = label_selector_string(&selector);
+            let text = super::deployments::selector_string(&selector)
+                .map_err(|message| PodsError::List { selector: target.to_string(), message })?;
             if text.is_empty() {
                 return Err(PodsError::NoSelector(name.clone()));
             }
             Ok(text)
         }
     }
-}
-
-/// `matchLabels` and `matchExpressions` as a selector string (`a=b,c in (d,e),!f`).
-pub fn label_selector_string(selector: &LabelSelector) -> String {
-    let mut parts: Vec<String> = selector
-        .match_labels
-        .as_ref()
-        .unwrap_or(&BTreeMap::new())
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    for e in selector.match_expressions.iter().flatten() {
-        let values = e.values.clone().unwrap_or_default().join(",");
-        match e.operator.as_str() {
-            "In" => parts.push(format!("{} in ({values})", e.key)),
-            "NotIn" => parts.push(format!("{} notin ({values})", e.key)),
-            "Exists" => parts.push(e.key.clone()),
-            "DoesNotExist" => parts.push(format!("!{}", e.key)),
-            _ => {}
-        }
-    }
-    parts.join(",")
 }
 
 /// The Running pods matching `selector`, sorted by name, with the container chosen.
@@ -240,15 +216,6 @@ mod tests {
         assert_eq!(Target::parse("app.kubernetes.io/name=webapp").unwrap().hint(), None);
         assert_eq!(Target::parse("app=webapp").unwrap().hint(), None);
         assert_eq!(Target::parse("deploy/web").unwrap().hint(), None);
-    }
-
-    #[test]
-    fn selector_strings() {
-        let selector: LabelSelector = serde_json::from_str(
-            r#"{"matchLabels":{"app":"web","tier":"fe"},"matchExpressions":[{"key":"env","operator":"In","values":["a","b"]},{"key":"canary","operator":"DoesNotExist"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(label_selector_string(&selector), "app=web,tier=fe,env in (a,b),!canary");
     }
 
     #[test]
